@@ -1,0 +1,41 @@
+# callqa: two commands for a newcomer -- `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+DEMO_DATA ?= var/demo
+
+.PHONY: demo test venv venv-test system-deps lint bench clean-demo
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip wheel
+	# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -q -e ".[test]"
+	touch $@
+
+venv: $(VENV)/.installed
+venv-test: $(VENV)/.installed-test
+
+## System packages the tests use: festival + festvox-ru (speech synthesis), sox, Chromium (UI tests).
+system-deps:
+	bash scripts/system_deps.sh
+
+## Process the bundled demo recordings on the embedded defaults and print the scorecards.
+demo: venv
+	CALLQA_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/callqa demo --folder demo/recordings
+
+## Set up and run the whole test suite.
+test: venv-test system-deps
+	$(PY) -m pytest -q
+
+lint: venv-test
+	$(VENV)/bin/ruff check .
+
+clean-demo:
+	rm -rf $(DEMO_DATA)

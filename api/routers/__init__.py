@@ -1,0 +1,1 @@
+"""One router module per resource; every route is declared in `callqa.api.permissions`."""

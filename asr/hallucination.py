@@ -1,0 +1,61 @@
+"""Guard against Whisper's known telephony hallucinations (text over silence, hold music, tones)."""
+
+from __future__ import annotations
+
+import re
+
+# Phrases Whisper produces from silence/music, learned from subtitle data (normalised text).
+KNOWN_HALLUCINATIONS: tuple[str, ...] = (
+    "продолжение следует",
+    "субтитры сделал",
+    "субтитры делал",
+    "субтитры создавал",
+    "субтитры подогнал",
+    "субтитры подготовил",
+    "редактор субтитров",
+    "корректор субтитров",
+    "спасибо за просмотр",
+    "спасибо за внимание",
+    "подписывайтесь на канал",
+    "ставьте лайки",
+    "dimatorzok",
+    "amara org",
+    "игорь негода",
+    "а семкин",
+    "thank you for watching",
+    "thanks for watching",
+    "subtitles by",
+)
+_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def normalise_text(text: str) -> str:
+    """Lowercase, ё->е, punctuation removed, spaces collapsed (the WER normalisation)."""
+    text = text.lower().replace("ё", "е")
+    text = _PUNCT.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def is_known_hallucination(text: str) -> bool:
+    """True when the segment text is (mostly) a known hallucination phrase."""
+    norm = normalise_text(text)
+    if not norm:
+        return True
+    for phrase in KNOWN_HALLUCINATIONS:
+        if phrase in norm and len(norm) <= len(phrase) + 25:
+            return True
+    return False
+
+
+def looks_hallucinated(text: str, *, no_speech_prob: float, avg_logprob: float, compression_ratio: float,
+                       no_speech_threshold: float, log_prob_threshold: float,
+                       compression_ratio_threshold: float) -> str | None:
+    """Reason to drop a decoded segment, or None to keep it."""
+    if is_known_hallucination(text):
+        return "known_phrase"
+    if compression_ratio > compression_ratio_threshold:
+        return "repetition"
+    if no_speech_prob > no_speech_threshold and avg_logprob < log_prob_threshold:
+        return "no_speech"
+    return None

@@ -1,0 +1,171 @@
+"""Transcription of one channel with faster-whisper: VAD-gated, chunked, hallucination-guarded."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from callqa.asr.hallucination import looks_hallucinated
+from callqa.asr.options import AsrOptions, Runtime
+from callqa.asr.vad import SpeechRegion, speech_regions
+
+from callqa.types import Segment, Word
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChannelTranscript:
+    """Segments of one channel plus what the guard removed."""
+
+    segments: tuple[Segment, ...]
+    language: str
+    removed: int
+    speech_s: float
+
+
+def whisper_regions(probs: np.ndarray, duration_s: float) -> list[SpeechRegion]:
+    """Speech regions for Whisper: 2 s silences bridged (as faster-whisper), 1 s pad (lead-in context).
+
+    A 1 s pad instead of faster-whisper's 0.4 s kept WER at or below bare Whisper on cv-ru-100
+    (0.189 vs 0.214 with 0.4 s on 25 clips, bare 0.198).
+    """
+    return speech_regions(probs, threshold=0.5, min_speech_s=0.0, min_silence_s=2.0, pad_s=1.0,
+                          duration_s=duration_s)
+
+
+def _pieces(regions: Sequence[SpeechRegion], chunk_s: float) -> list[list[SpeechRegion]]:
+    """Group regions so that each group spans at most ``chunk_s`` of the call (cut in silences)."""
+    pieces: list[list[SpeechRegion]] = []
+    for region in regions:
+        # A single region longer than chunk_s is split into chunk_s parts.
+        start = region.start_s
+        while region.end_s - start > chunk_s:
+            pieces.append([SpeechRegion(start, start + chunk_s)])
+            start += chunk_s
+        part = SpeechRegion(start, region.end_s)
+        if pieces and part.end_s - pieces[-1][0].start_s <= chunk_s and len(pieces[-1]) < 10_000:
+            pieces[-1].append(part)
+        else:
+            pieces.append([part])
+    return pieces
+
+
+def _to_segment(seg: Any, channel: int | None) -> Segment:
+    words = tuple(
+        Word(start_s=float(w.start), end_s=float(max(w.end, w.start)), text=w.word.strip(),
+             probability=float(w.probability))
+        for w in (seg.words or ())
+        if w.word.strip()
+    )
+    confidence = float(np.mean([w.probability for w in words])) if words else float(np.exp(seg.avg_logprob))
+    return Segment(start_s=float(seg.start), end_s=float(seg.end), text=seg.text.strip(), words=words,
+                   confidence=confidence, channel=channel)
+
+
+def transcribe_channel(
+    samples: np.ndarray,
+    model: Any,
+    runtime: Runtime,
+    options: AsrOptions,
+    *,
+    vad_probs: np.ndarray | None,
+    hotwords: str | None = None,
+    channel: int | None = None,
+    sample_rate_hz: int = 16_000,
+    progress: Callable[[float], None] | None = None,
+) -> ChannelTranscript:
+    """Transcribe one channel.
+
+    Args:
+        samples: float32 array, shape (n_samples,), 16 kHz.
+        model: a loaded ``faster_whisper.WhisperModel``.
+        runtime: resolved device/batching.
+        options: asr options.
+        vad_probs: Silero probabilities of ``samples`` (required when ``options.vad_filter``).
+        hotwords: company/product names to bias decoding.
+        channel: channel index recorded on the segments.
+        progress: called with the fraction of speech done, 0..1.
+
+    Returns:
+        Time-ordered segments on the call's timeline, with word times.
+    """
+    from faster_whisper.transcribe import restore_speech_timestamps
+
+    duration_s = samples.shape[0] / sample_rate_hz
+    if options.vad_filter:
+        if vad_probs is None:
+            raise ValueError("vad_probs are required when vad_filter is on")
+        regions = whisper_regions(vad_probs, duration_s)
+    else:
+        regions = [SpeechRegion(0.0, duration_s)]
+    speech_s = float(sum(r.duration_s for r in regions))
+    if not regions:
+        return ChannelTranscript((), options.language or "", 0, 0.0)
+    kwargs: dict[str, Any] = dict(
+        language=options.language,
+        beam_size=options.beam_size,
+        word_timestamps=options.word_timestamps,
+        condition_on_previous_text=False,
+        no_speech_threshold=options.no_speech_threshold,
+        compression_ratio_threshold=options.compression_ratio_threshold,
+        log_prob_threshold=options.log_prob_threshold,
+        initial_prompt=options.initial_prompt,
+        hotwords=hotwords or None,
+        vad_filter=False,
+    )
+    language = options.language or ""
+    segments: list[Segment] = []
+    removed = 0
+    done_s = 0.0
+    batched = None
+    if runtime.batched:
+        from faster_whisper import BatchedInferencePipeline
+
+        batched = BatchedInferencePipeline(model=model)
+    for piece in _pieces(regions, options.chunk_s):
+        if batched is not None:
+            # The batched pipeline takes clip timestamps on the original audio of the piece.
+            first = int(piece[0].start_s * sample_rate_hz)
+            last = int(piece[-1].end_s * sample_rate_hz)
+            clips = [{"start": int(r.start_s * sample_rate_hz) - first, "end": int(r.end_s * sample_rate_hz) - first}
+                     for r in piece]
+            decoded, info = batched.transcribe(samples[first:last], clip_timestamps=clips,
+                                               batch_size=runtime.batch_size, **kwargs)
+            offset_s = first / sample_rate_hz
+            produced = []
+            for seg in decoded:
+                seg.start, seg.end = seg.start + offset_s, seg.end + offset_s
+                for w in seg.words or ():
+                    w.start, w.end = w.start + offset_s, w.end + offset_s
+                produced.append(seg)
+        else:
+            chunks = [{"start": int(r.start_s * sample_rate_hz), "end": int(r.end_s * sample_rate_hz)} for r in piece]
+            if len(chunks) == 1:
+                audio = samples[chunks[0]["start"]:chunks[0]["end"]]  # a view, no copy
+            else:
+                audio = np.concatenate([samples[c["start"]:c["end"]] for c in chunks])
+            decoded, info = model.transcribe(audio, **kwargs)
+            produced = list(restore_speech_timestamps(decoded, chunks, sample_rate_hz))
+        language = info.language
+        for seg in produced:
+            reason = None
+            if options.hallucination_filter:
+                reason = looks_hallucinated(
+                    seg.text, no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob,
+                    compression_ratio=seg.compression_ratio, no_speech_threshold=options.no_speech_threshold,
+                    log_prob_threshold=options.log_prob_threshold,
+                    compression_ratio_threshold=options.compression_ratio_threshold)
+            if reason is not None:
+                logger.info("dropped segment %.2f-%.2f (%s): %r", seg.start, seg.end, reason, seg.text)
+                removed += 1
+                continue
+            segments.append(_to_segment(seg, channel))
+        done_s += sum(r.duration_s for r in piece)
+        if progress is not None:
+            progress(min(1.0, done_s / max(speech_s, 1e-9)))
+    segments.sort(key=lambda s: (s.start_s, s.end_s))
+    return ChannelTranscript(tuple(segments), language, removed, speech_s)

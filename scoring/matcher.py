@@ -1,0 +1,541 @@
+"""Matching checklist items against a transcript: lemmas with fuzzy tolerance, regexes, windows.
+
+Each checklist is compiled once (pattern lemmas get integer ids, regexes are compiled); each call
+is indexed once (tokens per role with lemma -> positions). Fuzzy lemma neighbours are cached per
+compiled checklist, so a word seen in an earlier call costs one dict lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz, process
+
+from callqa.types import Transcript
+
+from .checklist import _PLACEHOLDER_RE, AppliesTo, Checklist, ChecklistItem, Stage, TimeWindow
+from .scorecard import Evidence, ItemVerdict
+from .spans import char_span_times
+from .text import lemma, normalize, tokenize
+
+if TYPE_CHECKING:
+    from .options import CallContext, ScoringOptions
+    from .semantic import SemanticMatcher
+
+logger = logging.getLogger(__name__)
+
+MIN_FUZZY_LEN = 5  # shorter words must match exactly: fuzzy matching of short words is mostly noise
+QUOTE_CHARS = 240
+_NEIGHBOUR_CACHE_MAX = 200_000
+
+
+@dataclass
+class TokenStream:
+    """Tokens one role said, in time order."""
+
+    lemmas: list[str] = field(default_factory=list)
+    surface: list[str] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    ends: list[float] = field(default_factory=list)
+    segments: list[int] = field(default_factory=list)
+    positions: dict[str, list[int]] = field(default_factory=dict)
+    surface_positions: dict[str, list[int]] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=100_000)
+def word_tokens(text: str) -> tuple[tuple[str, str], ...]:
+    """``(token, lemma)`` pairs of one ASR word (cached: words repeat across calls)."""
+    return tuple((token, lemma(token)) for token in tokenize(text))
+
+
+class CallIndex:
+    """Tokens of one call, per role ("manager", "client", "unknown" and "any"), built once."""
+
+    def __init__(self, transcript: Transcript, segment_roles: list[str]) -> None:
+        self.transcript = transcript
+        self.segments = transcript.segments
+        self.segment_roles = segment_roles
+        # One flat token list: (lemma, surface, start_s, end_s, segment index, role).
+        tokens: list[tuple[str, str, float, float, int, str]] = []
+        append = tokens.append
+        last_end = 0.0
+        for index, (segment, role) in enumerate(zip(self.segments, segment_roles, strict=True)):
+            if segment.end_s > last_end:
+                last_end = segment.end_s
+            if segment.words:
+                for word in segment.words:
+                    for token, lem in word_tokens(word.text):
+                        append((lem, token, word.start_s, word.end_s, index, role))
+            else:
+                pairs = word_tokens(segment.text)
+                step = (segment.end_s - segment.start_s) / max(len(pairs), 1)
+                for i, (token, lem) in enumerate(pairs):
+                    start = segment.start_s + i * step
+                    append((lem, token, start, start + step, index, role))
+        self._tokens = tokens
+        self._streams: dict[str, TokenStream] = {}
+        self.duration_s = max(transcript.duration_s, last_end)
+        self._pid_maps: dict[tuple[int, str], dict[int, dict[int, float]]] = {}
+        self._lemma_maps: dict[tuple[str, str, int], dict[int, float]] = {}
+        self._norm_texts: list[str] | None = None
+        self.semantic_cache: dict[Any, Any] = {}
+        self._has_speech: dict[str, bool] = {}
+
+    def stream(self, role: str) -> TokenStream:
+        """The tokens a role said ("any" for everyone), built on first use."""
+        stream = self._streams.get(role)
+        if stream is None:
+            chosen = self._tokens if role == "any" else [t for t in self._tokens if t[5] == role]
+            stream = TokenStream(
+                lemmas=[t[0] for t in chosen],
+                surface=[t[1] for t in chosen],
+                starts=[t[2] for t in chosen],
+                ends=[t[3] for t in chosen],
+                segments=[t[4] for t in chosen],
+            )
+            positions: dict[str, list[int]] = {}
+            surface_positions: dict[str, list[int]] = {}
+            for pos, (lem, surface) in enumerate(zip(stream.lemmas, stream.surface, strict=True)):
+                found = positions.get(lem)
+                if found is None:
+                    positions[lem] = [pos]
+                else:
+                    found.append(pos)
+                if surface != lem:
+                    found = surface_positions.get(surface)
+                    if found is None:
+                        surface_positions[surface] = [pos]
+                    else:
+                        found.append(pos)
+            stream.positions = positions
+            stream.surface_positions = surface_positions
+            self._streams[role] = stream
+        return stream
+
+    @property
+    def norm_texts(self) -> list[str]:
+        if self._norm_texts is None:
+            self._norm_texts = [normalize(s.text) for s in self.segments]
+        return self._norm_texts
+
+    def has_speech(self, role: str) -> bool:
+        found = self._has_speech.get(role)
+        if found is None:
+            found = self._has_speech[role] = bool(self.stream(role).lemmas) or any(
+                (role == "any" or r == role) and s.text.strip()
+                for s, r in zip(self.segments, self.segment_roles, strict=True)
+            )
+        return found
+
+    def pid_map(self, role: str) -> dict[int, dict[int, float]]:
+        """Pattern-lemma id -> {position in the role's stream: fuzzy score 0-100}."""
+        key = (VOCABULARY.generation, role)
+        cached = self._pid_maps.get(key)
+        if cached is not None:
+            return cached
+        out: dict[int, dict[int, float]] = defaultdict(dict)
+        stream = self.stream(role)
+        for table in (stream.positions, stream.surface_positions):
+            for word, positions in table.items():
+                for pid, score in VOCABULARY.neighbours(word):
+                    target = out[pid]
+                    for pos in positions:
+                        if score > target.get(pos, 0.0):
+                            target[pos] = score
+        self._pid_maps[key] = out
+        return out
+
+    def lemma_map(self, role: str, lem: str, threshold: int) -> dict[int, float]:
+        """Positions of one (context-filled) lemma in a role's stream, with fuzzy scores."""
+        key = (role, lem, threshold)
+        cached = self._lemma_maps.get(key)
+        if cached is not None:
+            return cached
+        stream = self.stream(role)
+        out = {pos: 100.0 for pos in stream.positions.get(lem, ())}
+        if len(lem) >= MIN_FUZZY_LEN:
+            for choice, score, _ in process.extract(lem, list(stream.positions), scorer=fuzz.ratio,
+                                                    score_cutoff=threshold, limit=None):
+                if choice != lem:
+                    for pos in stream.positions[choice]:
+                        out[pos] = score
+        self._lemma_maps[key] = out
+        return out
+
+
+@dataclass(frozen=True)
+class CompiledPhrase:
+    text: str
+    pids: tuple[int, ...] = ()
+    template: bool = False
+
+
+@dataclass(frozen=True)
+class CompiledItem:
+    item: ChecklistItem
+    patterns: tuple[CompiledPhrase, ...]
+    forbidden: tuple[CompiledPhrase, ...]
+    regex: tuple[re.Pattern[str], ...]
+    forbidden_regex: tuple[re.Pattern[str], ...]
+    threshold: int
+    trigger: tuple[CompiledPhrase, ...] = ()
+
+
+class Vocabulary:
+    """Words of every compiled checklist pattern, interned to ids (one id per pattern lemma), with
+    a cache of the ids each transcript word matches. A transcript word matches a pattern word when
+    its lemma or its surface form equals or fuzzily resembles the pattern word's lemma or surface
+    form (surface forms catch ASR misspellings that lemmatise oddly: "здраствуйте"). Shared by all
+    checklists so a call is matched against their union once."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self._key_ids: dict[str, set[int]] = {}
+        self.fuzzy_keys: list[str] = []
+        self.min_fuzzy = 100
+        self.generation = 0  # bumped when the vocabulary changes; call indexes check it
+        self._neighbours: dict[str, tuple[tuple[int, float], ...]] = {}
+
+    def intern(self, lem: str, surface: str) -> int:
+        pid = self.ids.get(lem)
+        if pid is None:
+            pid = self.ids[lem] = len(self.ids)
+        for key in {lem, surface}:
+            owners = self._key_ids.get(key)
+            if owners is None:
+                owners = self._key_ids[key] = set()
+                if len(key) >= MIN_FUZZY_LEN:
+                    self.fuzzy_keys.append(key)
+            if pid not in owners:
+                owners.add(pid)
+                self._changed()
+        return pid
+
+    def allow_fuzzy(self, threshold: int) -> None:
+        if threshold < self.min_fuzzy:
+            self.min_fuzzy = threshold
+            self._changed()
+
+    def _changed(self) -> None:
+        self.generation += 1
+        self._neighbours.clear()
+
+    def neighbours(self, word: str) -> tuple[tuple[int, float], ...]:
+        """Pattern-word ids (with scores 0-100) a transcript lemma or surface form matches; cached."""
+        found = self._neighbours.get(word)
+        if found is not None:
+            return found
+        best: dict[int, float] = {pid: 100.0 for pid in self._key_ids.get(word, ())}
+        if len(word) >= MIN_FUZZY_LEN and self.fuzzy_keys:
+            for key, score, _ in process.extract(word, self.fuzzy_keys, scorer=fuzz.ratio,
+                                                 score_cutoff=self.min_fuzzy, limit=None):
+                for pid in self._key_ids[key]:
+                    if score > best.get(pid, 0.0):
+                        best[pid] = float(score)
+        if len(self._neighbours) > _NEIGHBOUR_CACHE_MAX:
+            self._neighbours.clear()
+        result = self._neighbours[word] = tuple(best.items())
+        return result
+
+
+VOCABULARY = Vocabulary()
+
+
+class CompiledChecklist:
+    """A checklist with pattern lemmas interned and regexes compiled."""
+
+    def __init__(self, checklist: Checklist) -> None:
+        self.checklist = checklist
+        self.items: dict[str, CompiledItem] = {}
+        VOCABULARY.allow_fuzzy(checklist.fuzzy)
+        for _, item in checklist.items():
+            threshold = item.fuzzy if item.fuzzy is not None else checklist.fuzzy
+            VOCABULARY.allow_fuzzy(threshold)
+            self.items[item.id] = CompiledItem(
+                item=item,
+                patterns=tuple(self._phrase(p) for p in item.patterns),
+                forbidden=tuple(self._phrase(p) for p in item.forbidden),
+                regex=tuple(re.compile(r, re.IGNORECASE) for r in item.regex),
+                forbidden_regex=tuple(re.compile(r, re.IGNORECASE) for r in item.forbidden_regex),
+                threshold=threshold,
+                trigger=tuple(self._phrase(p) for p in item.trigger),
+            )
+
+    @staticmethod
+    def _phrase(text: str) -> CompiledPhrase:
+        if _PLACEHOLDER_RE.search(text):
+            return CompiledPhrase(text=text, template=True)
+        return CompiledPhrase(text=text, pids=tuple(VOCABULARY.intern(lemma(t), t) for t in tokenize(text)))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def in_window(start_s: float, end_s: float, window: TimeWindow | None, duration_s: float) -> bool:
+    """Whether a phrase at ``[start_s, end_s]`` lies in the item's time window."""
+    if window is None:
+        return True
+    if window.first_s is not None and start_s > window.first_s:
+        return False
+    if window.last_s is not None and end_s < duration_s - window.last_s:
+        return False
+    return True
+
+
+def describe_window(window: TimeWindow | None) -> str:
+    if window is None:
+        return ""
+    parts = []
+    if window.first_s is not None:
+        parts.append(f"in the first {window.first_s:g} s")
+    if window.last_s is not None:
+        parts.append(f"in the last {window.last_s:g} s")
+    return " " + " and ".join(parts)
+
+
+_ANY = AppliesTo()
+
+
+def applies(applies_to: AppliesTo, context: CallContext, call_class: str | None,
+            policy: str) -> tuple[bool, str]:
+    """Whether a checklist/item filter admits this call; the reason when it does not."""
+    if applies_to == _ANY:
+        return True, ""
+    if applies_to.direction:
+        if context.direction == "unknown" and "unknown" not in applies_to.direction:
+            if policy == "skip":
+                return False, "call direction unknown"
+        elif context.direction not in applies_to.direction:
+            return False, f"direction is {context.direction}, applies to {'/'.join(applies_to.direction)}"
+    if applies_to.call_class:
+        if call_class is None:
+            if policy == "skip":
+                return False, "call class unknown"
+        elif call_class not in applies_to.call_class:
+            return False, f"call class is {call_class}, applies to {'/'.join(applies_to.call_class)}"
+    if applies_to.lead_form_left is not None:
+        # Only judged when the fact is known: a wrong "you left a request" needs to know none was left.
+        if context.lead_form_left is None:
+            return False, "whether the client left a request is unknown"
+        if context.lead_form_left != applies_to.lead_form_left:
+            return False, f"lead_form_left is {context.lead_form_left}"
+    if applies_to.source_channel and context.source_channel not in applies_to.source_channel:
+        return False, f"source channel is {context.source_channel}"
+    if applies_to.campaign and context.campaign not in applies_to.campaign:
+        return False, f"campaign is {context.campaign}"
+    return True, ""
+
+
+def expand_template(text: str, context: CallContext) -> list[str]:
+    """Fill ``{company}`` / ``{manager_name}``; no result when the context lacks the value."""
+    values: dict[str, list[str]] = {"company": [c for c in context.company_names if c.strip()]}
+    names = []
+    if context.manager_name and context.manager_name.strip():
+        names.append(context.manager_name.strip())
+        first = context.manager_name.split()[0]
+        if first != names[0]:
+            names.append(first)
+    values["manager_name"] = names
+    out = [text]
+    for name in set(_PLACEHOLDER_RE.findall(text)):
+        out = [t.replace("{" + name + "}", v) for t in out for v in values.get(name, [])]
+    return out
+
+
+def _find_sequence(maps: list[dict[int, float]], stream: TokenStream, threshold: int, max_gap: int,
+                   max_gap_s: float, window: TimeWindow | None, duration_s: float,
+                   after_s: float = 0.0) -> tuple[int, int, float] | None:
+    """First occurrence of a token sequence (each token a position->score map) in a stream."""
+    if not maps or any(not m for m in maps):
+        return None
+    starts, ends = stream.starts, stream.ends
+    if len(maps) == 1:  # one-word phrase: the earliest admissible position
+        for p0 in sorted(maps[0]):
+            score = maps[0][p0]
+            if score >= threshold and starts[p0] >= after_s and in_window(starts[p0], ends[p0], window, duration_s):
+                return p0, p0, score
+        return None
+    for p0 in sorted(p for p, s in maps[0].items() if s >= threshold):
+        if window is not None and window.first_s is not None and starts[p0] > window.first_s:
+            break  # positions are time-ordered: nothing later can be inside the window
+        if starts[p0] < after_s:
+            continue
+        cur, score, ok = p0, maps[0][p0], True
+        for token_map in maps[1:]:
+            nxt = None
+            for q in range(cur + 1, cur + 2 + max_gap):
+                s = token_map.get(q)
+                if s is not None and s >= threshold:
+                    nxt = q
+                    break
+            if nxt is None or starts[nxt] - ends[cur] > max_gap_s:
+                ok = False
+                break
+            cur, score = nxt, min(score, s)
+        if ok and in_window(starts[p0], ends[cur], window, duration_s):
+            return p0, cur, score
+    return None
+
+
+def _quote(text: str, char_start: int = 0) -> str:
+    text = text.strip()
+    if len(text) <= QUOTE_CHARS:
+        return text
+    begin = max(0, min(char_start - QUOTE_CHARS // 3, len(text) - QUOTE_CHARS))
+    return ("…" if begin else "") + text[begin:begin + QUOTE_CHARS].strip() + "…"
+
+
+class ItemMatcher:
+    """Evaluates the items of one compiled checklist on one indexed call."""
+
+    def __init__(self, compiled: CompiledChecklist, index: CallIndex, context: CallContext,
+                 options: ScoringOptions, roles_unknown: bool,
+                 semantic: SemanticMatcher | None = None) -> None:
+        self.compiled = compiled
+        self.index = index
+        self.context = context
+        self.options = options
+        self.roles_unknown = roles_unknown
+        self.semantic = semantic
+
+    def _role(self, item: ChecklistItem) -> str:
+        return "any" if self.roles_unknown or item.speaker == "any" else item.speaker
+
+    def _evidence_from_tokens(self, role: str, p0: int, p1: int, pattern: str, method: str,
+                              score: float) -> Evidence:
+        stream = self.index.stream(role)
+        seg_index = stream.segments[p0]
+        segment = self.index.segments[seg_index]
+        matched = " ".join(stream.surface[p0:p1 + 1])
+        at = self.index.norm_texts[seg_index].find(stream.surface[p0])
+        return Evidence(
+            quote=_quote(segment.text, max(at, 0)),
+            matched=matched,
+            start_s=round(stream.starts[p0], 3),
+            end_s=round(stream.ends[p1], 3),
+            speaker=segment.speaker or self.index.segment_roles[seg_index],
+            role=self.index.segment_roles[seg_index],
+            pattern=pattern,
+            method=method,
+            score=round(score / 100.0, 3),
+        )
+
+    def find_phrases(self, phrases: tuple[CompiledPhrase, ...], role: str, threshold: int,
+                     window: TimeWindow | None, after_s: float = 0.0, earliest: bool = False) -> Evidence | None:
+        """The first phrase (in checklist order, or the earliest in time) found in a role's speech."""
+        stream = self.index.stream(role)
+        if not stream.lemmas:
+            return None
+        max_gap = self.compiled.checklist.max_gap
+        pid_map = self.index.pid_map(role)
+        best: tuple[int, int, float, str] | None = None
+        for phrase in phrases:
+            if phrase.template:
+                candidates = [
+                    [self.index.lemma_map(role, lemma(t), threshold) for t in tokenize(text)]
+                    for text in expand_template(phrase.text, self.context)
+                ]
+            else:
+                maps = [pid_map.get(pid) for pid in phrase.pids]
+                if None in maps:  # some word of the phrase is never said: the usual, cheap case
+                    continue
+                candidates = [maps]  # type: ignore[list-item]
+            for maps in candidates:
+                found = _find_sequence(maps, stream, threshold, max_gap, self.options.max_gap_s, window,
+                                       self.index.duration_s, after_s)
+                if found is not None:
+                    p0, p1, score = found
+                    if not earliest:
+                        return self._evidence_from_tokens(role, p0, p1, phrase.text, "lemma", score)
+                    if best is None or p0 < best[0]:
+                        best = (p0, p1, score, phrase.text)
+        if best is not None:
+            return self._evidence_from_tokens(role, best[0], best[1], best[3], "lemma", best[2])
+        return None
+
+    def find_regex(self, regexes: tuple[re.Pattern[str], ...], role: str,
+                   window: TimeWindow | None, after_s: float = 0.0) -> Evidence | None:
+        for seg_index, (segment, seg_role) in enumerate(zip(self.index.segments, self.index.segment_roles,
+                                                            strict=True)):
+            if role != "any" and seg_role != role:
+                continue
+            text = self.index.norm_texts[seg_index]
+            for regex in regexes:
+                for m in regex.finditer(text):
+                    if m.end() <= m.start():
+                        continue
+                    start_s, end_s = char_span_times(segment, m.start(), m.end())
+                    if start_s >= after_s and in_window(start_s, end_s, window, self.index.duration_s):
+                        return Evidence(
+                            quote=_quote(segment.text, m.start()),
+                            matched=segment.text[m.start():m.end()],
+                            start_s=round(start_s, 3),
+                            end_s=round(end_s, 3),
+                            speaker=segment.speaker or seg_role,
+                            role=seg_role,
+                            pattern=regex.pattern,
+                            method="regex",
+                        )
+        return None
+
+    def evaluate(self, stage: Stage, item: ChecklistItem, call_class: str | None) -> ItemVerdict:
+        def verdict(status: str, reason: str, evidence: tuple[Evidence, ...] = ()) -> ItemVerdict:
+            return ItemVerdict(item_id=item.id, stage_id=stage.id, title=item.title, status=status,  # type: ignore[arg-type]
+                               reason=reason, evidence=evidence, weight=item.weight, critical=item.critical)
+
+        ok, why = applies(item.applies_to, self.context, call_class, self.options.unknown_policy)
+        if not ok:
+            return verdict("not_applicable", f"does not apply: {why}")
+        role = self._role(item)
+        if not self.index.has_speech(role):
+            return verdict("not_applicable", f"no {role} speech in the transcript")
+        compiled = self.compiled.items[item.id]
+        where = f"{role} speech" if role != "any" else "the call"
+        window_text = describe_window(item.window)
+
+        forbidden = None
+        if compiled.forbidden:
+            forbidden = self.find_phrases(compiled.forbidden, role, compiled.threshold, item.window, earliest=True)
+        if forbidden is None and compiled.forbidden_regex:
+            forbidden = self.find_regex(compiled.forbidden_regex, role, item.window)
+        if forbidden is not None:
+            return verdict("failed", f"forbidden phrase said: '{forbidden.matched}'", (forbidden,))
+
+        if not item.has_positive:
+            return verdict("passed", f"no forbidden phrase in {where}{window_text}")
+
+        after_s = 0.0
+        trigger: tuple[Evidence, ...] = ()
+        if compiled.trigger:
+            trigger_role = "any" if self.roles_unknown or item.trigger_speaker == "any" else item.trigger_speaker
+            said = self.find_phrases(compiled.trigger, trigger_role, compiled.threshold, None, earliest=True) \
+                if self.index.has_speech(trigger_role) else None
+            if said is None:
+                return verdict("not_applicable", f"no trigger phrase from the {item.trigger_speaker}")
+            after_s, trigger = said.start_s, (said,)
+
+        usable = [p for p in compiled.patterns if not p.template or expand_template(p.text, self.context)]
+        if not usable and not compiled.regex:
+            missing = sorted({n for p in compiled.patterns for n in _PLACEHOLDER_RE.findall(p.text)})
+            return verdict("not_applicable", "the call context has no " + " / ".join(missing)
+                           + " to look for")
+        found = self.find_phrases(tuple(usable), role, compiled.threshold, item.window, after_s) \
+            if usable else None
+        if found is None and compiled.regex:
+            found = self.find_regex(compiled.regex, role, item.window, after_s)
+        if found is None and self.semantic is not None and item.semantic and item.patterns:
+            texts = [t for p in usable for t in (expand_template(p.text, self.context) if p.template else [p.text])]
+            found = self.semantic.find(texts, self.index, role, item.window, after_s)
+        if found is not None:
+            how = {"lemma": "phrase", "regex": "pattern", "semantic": "similar phrase"}[found.method]
+            after = f" after the {item.trigger_speaker}'s '{trigger[0].matched}'" if trigger else ""
+            return verdict("passed", f"{how} found in {where}{window_text}{after}", (found, *trigger))
+        if trigger:
+            return verdict("failed", f"no answer in {where}{window_text} after the {item.trigger_speaker}'s "
+                           f"'{trigger[0].matched}'", trigger)
+        return verdict("failed", f"no phrase of this item found in {where}{window_text}")

@@ -1,0 +1,46 @@
+"""Where a call's callback promise is and when it is due.
+
+The classifier decides *whether* the outcome is a callback; this module finds *which* due
+expression belongs to it: the last one in a turn that talks about calling back, else the last one
+in the closing turns of the call.
+"""
+
+from __future__ import annotations
+
+import re
+
+from callqa.scoring.dates import DueExpression, find_due_expressions
+from callqa.scoring.features import CallDocument
+
+__all__ = ["CALLBACK_CUE", "find_callback_due"]
+
+# Verbs and nouns of calling/writing back ("перезвоню", "наберу", "свяжусь", "позвоните", "звонка").
+CALLBACK_CUE = re.compile(
+    r"(пере)?зв[оа]н|набер|набира|свяж|позвон|отпиш|напиш|звонк|на связи|сообщ",
+    re.IGNORECASE,
+)
+_CLOSING_TURNS = 4
+
+
+def find_callback_due(doc: CallDocument) -> DueExpression | None:
+    """The due expression of the callback agreed in ``doc``, or None when no due time is named.
+
+    Args:
+        doc: the call as role-tagged turns.
+
+    Returns:
+        The last due expression in a turn with a callback cue; failing that, the last due
+        expression in the last four turns.
+    """
+    best_cued: DueExpression | None = None
+    best_closing: DueExpression | None = None
+    n = len(doc.turns)
+    for i, (_, text) in enumerate(doc.turns):
+        found = find_due_expressions(text)
+        if not found:
+            continue
+        if CALLBACK_CUE.search(text):
+            best_cued = found[-1]
+        if i >= n - _CLOSING_TURNS:
+            best_closing = found[-1]
+    return best_cued or best_closing
