@@ -32,8 +32,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(webhooks_app, name="webhooks")
 
-console = Console()
-err_console = Console(stderr=True)
+# Tables stay readable when the output is piped or captured (rich assumes 80 columns there).
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _settings() -> Settings:

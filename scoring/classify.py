@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 MODEL_NAME = "call-classifier"
-MODEL_VERSION = "v1"
+MODEL_VERSION = "v2"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / MODEL_NAME / MODEL_VERSION
 DEFAULT_CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
@@ -122,6 +122,9 @@ class TrainOptions:
         dialogue_weight: scale of the dialogue features relative to the lexical blocks.
         role_dropout: share of training calls duplicated with unknown roles, and again as plain
             text, so the model also works without diarization roles.
+        role_swap: share of training calls duplicated with manager and client swapped.
+        calibrate: fit a temperature per head on a fifth of the training calls (probabilities
+            that mean what they say); costs a second fit.
         seed: random seed.
         encoder: transformers backend: local path or hub id of the encoder; None trains a tiny
             encoder from scratch (a test configuration, not for production).
@@ -132,6 +135,8 @@ class TrainOptions:
     c: float = 20.0
     dialogue_weight: float = 0.3
     role_dropout: float = 0.25
+    role_swap: float = 0.1
+    calibrate: bool = True
     seed: int = 13
     encoder: str | None = None
     epochs: int = 4
@@ -148,6 +153,8 @@ class TrainOptions:
             raise ValueError(f"c must be > 0, got {self.c}")
         if not 0.0 <= self.role_dropout <= 1.0:
             raise ValueError(f"role_dropout must be within 0..1, got {self.role_dropout}")
+        if not 0.0 <= self.role_swap <= 1.0:
+            raise ValueError(f"role_swap must be within 0..1, got {self.role_swap}")
         if self.epochs < 1 or self.batch_size < 1 or self.max_length < 8:
             raise ValueError("epochs and batch_size must be >= 1 and max_length >= 8")
 
@@ -574,8 +581,10 @@ class TrainResult:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def _augment(docs: list[CallDocument], labels: list[tuple[str, str]], share: float,
+def _augment(docs: list[CallDocument], labels: list[tuple[str, str]], share: float, swap_share: float,
              seed: int) -> tuple[list[CallDocument], list[tuple[str, str]]]:
+    """Extra copies: role-free (``share``), plain text (``share / 2``) and with manager and client
+    swapped (``swap_share``: a diarization that mixed up the channels)."""
     rng = np.random.default_rng(seed)
     out_docs, out_labels = list(docs), list(labels)
     for doc, lab in zip(docs, labels, strict=True):
@@ -585,7 +594,60 @@ def _augment(docs: list[CallDocument], labels: list[tuple[str, str]], share: flo
         if rng.random() < share / 2:
             out_docs.append(doc.as_plain_text())
             out_labels.append(lab)
+        if rng.random() < swap_share:
+            out_docs.append(doc.with_roles_swapped())
+            out_labels.append(lab)
     return out_docs, out_labels
+
+
+def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature T minimising the log-loss of softmax(logits / T) (1-D grid search, T in 0.5..8)."""
+    best_t, best_nll = 1.0, np.inf
+    for t in np.exp(np.linspace(np.log(0.5), np.log(8.0), 61)):
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        nll = float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
+        if nll < best_nll:
+            best_t, best_nll = float(t), nll
+    return best_t
+
+
+def _calibrate(options: TrainOptions, docs: list[CallDocument], labels: list[tuple[str, str]],
+               groups: np.ndarray) -> tuple[float, float]:
+    """Temperatures of the two heads, fitted on a fifth of the training calls (whole calls with
+    their augmented copies) by a model trained on the rest. The full model's weights are then
+    divided by them, so ``predict_proba`` and the fast path stay the same arithmetic."""
+    rng = np.random.default_rng(options.seed + 1)
+    val_groups = set(rng.choice(np.unique(groups), size=max(1, len(np.unique(groups)) // 5), replace=False).tolist())
+    is_val = np.array([g in val_groups for g in groups])
+    pipe = build_pipeline(options)
+    y = np.array(labels, dtype=object)
+    pipe.fit([d for d, v in zip(docs, is_val, strict=True) if not v], y[~is_val])
+    val_docs = [d for d, v in zip(docs, is_val, strict=True) if v]
+    feats = pipe.named_steps["features"].transform(val_docs)
+    temps = []
+    for k, est in enumerate(pipe.named_steps["heads"].estimators_):
+        logits = np.asarray(est.decision_function(feats))
+        classes = list(est.classes_)
+        y_val = np.array([classes.index(v) if v in classes else -1 for v in y[is_val][:, k]])
+        keep = y_val >= 0
+        if logits.ndim == 1 or not keep.any():
+            temps.append(1.0)
+            continue
+        temps.append(_fit_temperature(logits[keep], y_val[keep]))
+    return temps[0], temps[1]
+
+
+def _augment_grouped(docs: list[CallDocument], labels: list[tuple[str, str]], options: TrainOptions,
+                     group_of: dict[int, int]) -> tuple[list[tuple[CallDocument, int]], list[tuple[str, str]]]:
+    """:func:`_augment`, each document paired with the index of the call it came from."""
+    out: list[tuple[CallDocument, int]] = []
+    out_labels: list[tuple[str, str]] = []
+    for i, (doc, lab) in enumerate(zip(docs, labels, strict=True)):
+        copies, copy_labels = _augment([doc], [lab], options.role_dropout, options.role_swap, options.seed + i)
+        out.extend((c, i) for c in copies)
+        out_labels.extend(copy_labels)
+    return out, out_labels
 
 
 def train_classifier(corpus_dir: str | Path | None = None, out_dir: str | Path | None = None,
@@ -614,18 +676,29 @@ def train_classifier(corpus_dir: str | Path | None = None, out_dir: str | Path |
     say = progress or (lambda msg: logger.info("%s", msg))
     docs = [document_from_record(r) for r in train]
     labels = [(r["call_class"], r["outcome"]) for r in train]
-    docs, labels = _augment(docs, labels, options.role_dropout, options.seed)
+    group_of = {id(d): i for i, d in enumerate(docs)}
+    docs, labels = _augment_grouped(docs, labels, options, group_of)
     say(f"training {options.backend} on {len(train)} calls ({len(docs)} with role-free copies)")
     t0 = time.perf_counter()
     version = f"{MODEL_NAME}/{MODEL_VERSION}"
+    temperatures: tuple[float, float] | None = None
     if options.backend == "sklearn":
+        docs_only = [d for d, _ in docs]
+        groups = np.array([g for _, g in docs])
+        if options.calibrate:
+            say("calibrating: temperature per head on a fifth of the training calls")
+            temperatures = _calibrate(options, docs_only, labels, groups)
         backend: Any = build_pipeline(options)
-        backend.fit(docs, np.array(labels, dtype=object))
+        backend.fit(docs_only, np.array(labels, dtype=object))
+        if temperatures is not None:
+            for est, temp in zip(backend.named_steps["heads"].estimators_, temperatures, strict=True):
+                est.coef_ = est.coef_ / temp
+                est.intercept_ = est.intercept_ / temp
         version_str = f"{version} (sklearn {sklearn.__version__})"
     else:
         from callqa.scoring.classify_transformers import TransformerBackend
 
-        backend = TransformerBackend.train(docs, labels, classes=CALL_CLASSES, outcomes=OUTCOMES,
+        backend = TransformerBackend.train([d for d, _ in docs], labels, classes=CALL_CLASSES, outcomes=OUTCOMES,
                                            options=options, progress=say)
         version_str = f"{version} (transformers {backend.encoder_name})"
     train_s = time.perf_counter() - t0
@@ -641,6 +714,7 @@ def train_classifier(corpus_dir: str | Path | None = None, out_dir: str | Path |
         "n_train": len(train),
         "n_heldout": len(heldout),
         "options": asdict(options),
+        "temperatures": list(temperatures) if temperatures else None,
         "heldout": report.to_dict(),
     }
     classifier.metadata = metadata

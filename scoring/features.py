@@ -23,7 +23,8 @@ from sklearn.preprocessing import StandardScaler
 from callqa.types import Transcript
 
 __all__ = [
-    "CallDocument", "DialogueFeatures", "WeightedScaler", "char_ngram_analyzer", "closing_analyzer", "document_from_record",
+    "CallDocument", "DialogueFeatures", "WeightedScaler", "char_ngram_analyzer", "closing_analyzer", "closing_lemma",
+    "document_from_record",
     "document_from_transcript", "lemma", "lemma_analyzer", "opening_analyzer", "tokenize",
 ]
 
@@ -31,7 +32,9 @@ _TOKEN_RE = re.compile(r"[а-яa-z0-9]+(?:-[а-яa-z0-9]+)*")
 _QUESTION_WORDS = frozenset({"как", "какой", "какая", "какие", "сколько", "когда", "где", "почему", "зачем",
                              "куда", "откуда", "что", "кто", "ли", "чем", "можно"})
 _OPENING_TOKENS = 40   # lemmas of the first turns, marked "B:" (why the call happened)
-_CLOSING_TOKENS = 60   # lemmas of the last turns, marked "E:" (how it ended)
+_CLOSING_TOKENS = 80   # lemmas of the last turns (how it ended)
+_CLOSING_SHARE = 0.4   # share of the turns that count as the closing
+_CLOSING_MIN_TURNS = 3
 _VALID_ROLES = ("manager", "client", "unknown")
 _VALID_ROLE_SET = frozenset(_VALID_ROLES)
 
@@ -49,6 +52,26 @@ def lemma(token: str) -> str:
     if not token or not ("а" <= token[0] <= "я"):
         return token
     return _morph().parse(token)[0].normal_form.replace("ё", "е")
+
+
+@lru_cache(maxsize=200_000)
+def closing_lemma(token: str) -> str:
+    """Lemma of a closing-turn token with the verb's person/mood kept: "перезвоню" ->
+    "перезвонить~1", "перезвоните" -> "перезвонить~imp" (who promises and who is told to call
+    decides between a callback and nothing agreed)."""
+    if not token or not ("а" <= token[0] <= "я"):
+        return token
+    parse = _morph().parse(token)[0]
+    base = parse.normal_form.replace("ё", "е")
+    tag = parse.tag
+    if tag.POS in ("VERB", "INFN"):
+        if tag.mood == "impr":
+            return base + "~imp"
+        if tag.person == "1per":
+            return base + "~1"
+        if tag.person == "2per":  # "перезвоните" parses as indicative 2nd person first
+            return base + "~imp"
+    return base
 
 
 def tokenize(text: str) -> list[str]:
@@ -95,6 +118,11 @@ class CallDocument:
         """The same turns with roles unknown (as from an unlabelled diarization)."""
         return CallDocument(tuple(("unknown", text) for _, text in self.turns))
 
+    def with_roles_swapped(self) -> CallDocument:
+        """Manager and client exchanged (a diarization that mixed up the channels)."""
+        swap = {"manager": "client", "client": "manager", "unknown": "unknown"}
+        return CallDocument(tuple((swap[role], text) for role, text in self.turns))
+
     def as_plain_text(self) -> CallDocument:
         """All text in one unknown-role turn (no diarization at all)."""
         return CallDocument((("unknown", self.text),))
@@ -135,12 +163,15 @@ def document_from_record(record: Mapping[str, Any]) -> CallDocument:
 
 
 def _regions(doc: CallDocument) -> tuple[list[str], list[str]]:
-    """Lemmas of the opening (first two turns) and of the closing (last three turns), capped."""
+    """Lemmas of the opening (first two turns) and of the closing (the last 40% of the turns, at
+    least three, capped to the last tokens; verbs keep person/mood, see :func:`closing_lemma`)."""
     lemmas = doc.lemmas
     sizes = [len(toks) for _, toks in doc.turn_tokens]
     n_open = min(sum(sizes[:2]), _OPENING_TOKENS)
-    n_close = min(sum(sizes[-3:]), _CLOSING_TOKENS)
-    return list(lemmas[:n_open]), list(lemmas[len(lemmas) - n_close:])
+    n_turns = max(_CLOSING_MIN_TURNS, math.ceil(_CLOSING_SHARE * len(sizes)))
+    n_close = min(sum(sizes[-n_turns:]), _CLOSING_TOKENS)
+    tokens = [t for _, toks in doc.turn_tokens for t in toks]
+    return list(lemmas[:n_open]), [closing_lemma(t) for t in tokens[len(tokens) - n_close:]]
 
 
 def _uni_bi(seq: Sequence[str]) -> list[str]:

@@ -40,6 +40,11 @@ def build_call(data: Path, n_calls: int) -> np.ndarray:
     return np.concatenate([part for c in calls for part in (c.mono, gap)])
 
 
+def _peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (ru_maxrss, KiB on Linux) in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _long_call_child(minutes: float, data: str, model: str, cache_dir: str | None, queue) -> None:
     from callqa.asr import AsrOptions, transcribe_call
 
@@ -52,7 +57,16 @@ def _long_call_child(minutes: float, data: str, model: str, cache_dir: str | Non
         chunk = base[: n - first]
         samples[0, first:first + chunk.shape[0]] = chunk
     t0 = time.perf_counter()
-    transcript = transcribe_call(DecodedAudio(samples), AsrOptions(model=model, cache_dir=Path(cache_dir) if cache_dir else None))
+
+    def progress(fraction: float) -> None:
+        # Peak-so-far, so that a long run shows where memory stands before it ends.
+        print(f"long call: {fraction:.0%} done after {time.perf_counter() - t0:.0f} s, "
+              f"peak RSS so far {_peak_rss_mb():.0f} MB", file=sys.stderr, flush=True)
+
+    print(f"long call: {minutes:.0f} min array built, peak RSS so far {_peak_rss_mb():.0f} MB",
+          file=sys.stderr, flush=True)
+    transcript = transcribe_call(DecodedAudio(samples), AsrOptions(model=model, cache_dir=Path(cache_dir) if cache_dir else None),
+                                 progress=progress)
     queue.put((time.perf_counter() - t0, len(transcript.segments), len(transcript.turns)))
 
 

@@ -6,10 +6,12 @@ import base64
 import binascii
 import json
 import logging
+import operator
 import re
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
@@ -29,7 +31,7 @@ from callqa.api.schemas import MAX_ID, CallPage, CallSummary, IdPath, Text, Uplo
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
-from sqlalchemy import ColumnElement, Connection, exists, func, select, text
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from callqa.settings import Settings
@@ -253,61 +255,90 @@ async def list_calls(
     return Response(body, media_type="application/json")  # type: ignore[return-value]
 
 
+# Plain filters of the list: query name -> (column, comparison). Their statement is built once per
+# combination with bound parameters, so a page costs no statement construction.
+_PLAIN_FILTERS: dict[str, tuple[Any, str]] = {
+    "principal_manager_id": (Call.manager_id, "=="), "manager_id": (Call.manager_id, "=="),
+    "date_from": (Call.started_at, ">="), "date_to": (Call.started_at, "<"),
+    "call_class": (Call.call_class, "=="), "outcome": (Call.outcome, "=="),
+    "score_min": (Call.score, ">="), "score_max": (Call.score, "<="),
+    "channel": (Call.source_channel, "=="), "campaign": (Call.campaign, "=="), "state": (Call.state, "=="),
+    "before_id": (Call.id, "<"),
+}
+_OPS = {"==": operator.eq, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+_PAGE_KEYS = ("id", "file", "state", "manager_id", "direction", "source_channel", "campaign", "started_at",
+              "duration_s", "score", "call_class", "outcome", "updated_at", "manager")
+
+
+@lru_cache(maxsize=512)
+def _page_statement(names: tuple[str, ...]) -> Select[Any]:
+    # Summary columns only (Core rows, no ORM objects); newest id first, so an equality filter walks
+    # its (column, id) index in order and stops after limit + 1 rows.
+    stmt = (select(*_SUMMARY_COLUMNS, Manager.name.label("manager"))
+            .outerjoin(Manager, Manager.id == Call.manager_id).order_by(Call.id.desc()))
+    for name in names:
+        column, op = _PLAIN_FILTERS[name]
+        stmt = stmt.where(_OPS[op](column, bindparam(name)))
+    return stmt.limit(bindparam("limit"))
+
+
+@lru_cache(maxsize=512)
+def _compiled_sql(names: tuple[str, ...], dialect: Any) -> str:
+    return str(_page_statement(names).compile(dialect=dialect))
+
+
 def _call_page(
     conn: Connection, principal: Principal, *, manager_id: int | None, date_from: datetime | None,
     date_to: datetime | None, call_class: str | None, outcome: str | None, score_min: float | None,
     score_max: float | None, failed_item: str | None, channel: str | None, campaign: str | None,
     state: str | None, q: str | None, cursor: str | None, limit: int,
 ) -> str:
-    # Summary columns only (Core rows, no ORM objects); newest id first, so an equality filter walks
-    # its (column, id) index in order and stops after limit + 1 rows.
-    stmt = (select(*_SUMMARY_COLUMNS, Manager.name.label("manager"))
-            .outerjoin(Manager, Manager.id == Call.manager_id).order_by(Call.id.desc()))
-    if principal.role == "manager":
-        stmt = stmt.where(Call.manager_id == principal.manager_id)
-    if manager_id is not None:
-        stmt = stmt.where(Call.manager_id == manager_id)
-    if date_from is not None:
-        stmt = stmt.where(Call.started_at >= date_from)
-    if date_to is not None:
-        stmt = stmt.where(Call.started_at < date_to)
-    if call_class is not None:
-        stmt = stmt.where(Call.call_class == call_class)
-    if outcome is not None:
-        stmt = stmt.where(Call.outcome == outcome)
-    if score_min is not None:
-        stmt = stmt.where(Call.score >= score_min)
-    if score_max is not None:
-        stmt = stmt.where(Call.score <= score_max)
-    if channel is not None:
-        stmt = stmt.where(Call.source_channel == channel)
-    if campaign is not None:
-        stmt = stmt.where(Call.campaign == campaign)
-    if state is not None:
-        stmt = stmt.where(Call.state == state)
-    if failed_item is not None:
-        stmt = stmt.where(
-            exists(
-                select(ItemResult.id)
-                .join(ScorecardRow, ScorecardRow.id == ItemResult.scorecard_id)
-                .where(ItemResult.call_id == Call.id, ItemResult.item_id == failed_item,
-                       ItemResult.final_status == "failed", ScorecardRow.is_current.is_(True))
-            )
-        )
-    if q is not None:
-        stmt = stmt.where(exists(select(TranscriptRow.id).where(TranscriptRow.call_id == Call.id,
-                                                                 _text_contains(conn, q))))
+    params: dict[str, Any] = {
+        "manager_id": manager_id, "date_from": date_from, "date_to": date_to, "call_class": call_class,
+        "outcome": outcome, "score_min": score_min, "score_max": score_max, "channel": channel,
+        "campaign": campaign, "state": state,
+        "principal_manager_id": principal.manager_id if principal.role == "manager" else None,
+    }
+    if principal.role == "manager" and principal.manager_id is None:
+        return CallPage(items=[], next_cursor=None).model_dump_json()
     if cursor is not None:
         raw = decode_cursor(cursor)
         if not raw.isdigit() or int(raw) > MAX_ID:
             raise ApiError(400, "invalid cursor", code="bad_cursor")
-        stmt = stmt.where(Call.id < int(raw))
-    rows = conn.execute(stmt.limit(limit + 1)).all()
+        params["before_id"] = int(raw)
+    params = {k: v for k, v in params.items() if v is not None}
+    names = tuple(sorted(params))
+    params["limit"] = limit + 1
+    if failed_item is None and q is None:
+        if conn.dialect.name == "postgresql":  # the cached SQL text straight to the driver: no compile
+            cur = conn.connection.driver_connection.cursor()
+            try:
+                cur.execute(_compiled_sql(names, conn.dialect), params)
+                rows = cur.fetchall()
+            finally:
+                cur.close()
+        else:
+            rows = conn.execute(_page_statement(names), params).all()
+    else:
+        stmt = _page_statement(names)
+        if failed_item is not None:
+            stmt = stmt.where(
+                exists(
+                    select(ItemResult.id)
+                    .join(ScorecardRow, ScorecardRow.id == ItemResult.scorecard_id)
+                    .where(ItemResult.call_id == Call.id, ItemResult.item_id == failed_item,
+                           ItemResult.final_status == "failed", ScorecardRow.is_current.is_(True))
+                )
+            )
+        if q is not None:
+            stmt = stmt.where(exists(select(TranscriptRow.id).where(TranscriptRow.call_id == Call.id,
+                                                                     _text_contains(conn, q))))
+        rows = conn.execute(stmt, params).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(str(rows[-1].id)) if more and rows else None
-    page = CallPage(items=[CallSummary.model_validate(r._asdict()) for r in rows], next_cursor=next_cursor)
-    return page.model_dump_json()
+    next_cursor = encode_cursor(str(rows[-1][0])) if more and rows else None
+    items = [dict(zip(_PAGE_KEYS, row, strict=True)) for row in rows]
+    return json.dumps({"items": items, "next_cursor": next_cursor}, ensure_ascii=False, default=_json_default)
 
 
 @router.get("/calls/{call_id}", response_class=JSONResponse,
@@ -325,15 +356,25 @@ async def get_call(call_id: IdPath, request: Request, principal: Principal = Dep
     return Response(body, media_type="application/json")
 
 
+_DOCUMENT_STMT = (select(Call.manager_id, CallDocument.body, CallDocument.body_masked)
+                  .outerjoin(CallDocument, CallDocument.call_id == Call.id).where(Call.id == bindparam("call_id")))
+_DOCUMENT_SQL_PG = ("SELECT c.manager_id, d.body, d.body_masked FROM calls c "
+                    "LEFT JOIN call_documents d ON d.call_id = c.id WHERE c.id = %s")
+
+
 def _stored_body(conn: Connection, principal: Principal, call_id: int) -> str | None:
     """The stored document the caller may read; None where it must be rendered first."""
-    row = conn.execute(
-        select(Call.manager_id, CallDocument.body, CallDocument.body_masked)
-        .outerjoin(CallDocument, CallDocument.call_id == Call.id).where(Call.id == call_id)
-    ).first()
-    if row is None or not may_see_call(conn, principal, call_id, row.manager_id):
+    if conn.dialect.name == "postgresql":  # straight to the driver: no statement compile, no result wrapping
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            row = cur.execute(_DOCUMENT_SQL_PG, (call_id,)).fetchone()
+        finally:
+            cur.close()
+    else:
+        row = conn.execute(_DOCUMENT_STMT, {"call_id": call_id}).first()
+    if row is None or not may_see_call(conn, principal, call_id, row[0]):
         raise call_not_found(call_id)
-    return row.body if principal.sees_pii else row.body_masked
+    return row[1] if principal.sees_pii else row[2]
 
 
 def _render_body(url: str, principal: Principal, call_id: int) -> str:

@@ -35,7 +35,8 @@ CLASSES = ("lead", "non_target", "spam", "upsell", "service")
 OUTCOME_WEIGHTS: dict[str, dict[str, float]] = {
     "lead": {"sale": 0.25, "next_step": 0.22, "callback": 0.2, "refusal": 0.2, "none": 0.13},
     "upsell": {"sale": 0.3, "next_step": 0.2, "callback": 0.2, "refusal": 0.18, "none": 0.12},
-    "service": {"none": 0.45, "callback": 0.3, "next_step": 0.25},
+    # A service call can end in a refusal: the client declines a retention offer when cancelling.
+    "service": {"none": 0.42, "callback": 0.28, "next_step": 0.24, "refusal": 0.06},
     "non_target": {"none": 0.85, "callback": 0.15},
     # Spam has no sales outcome: a manager hanging up on a robot is not a client's refusal.
     "spam": {"none": 1.0},
@@ -149,11 +150,34 @@ class CallBuilder:
         if self.chance(0.6):
             self.say("client", self.pick(C.FAREWELL_CLIENT))
 
+    def next_step(self) -> None:
+        """A concrete next step: a meeting, visit or demo with a day/time (sometimes with a call before it)."""
+        roll = self.rng.random()
+        if roll < 0.45:
+            self.say("manager", self.pick(self.ind["next_step"] if self.chance(0.5) else C.NEXT_STEP_MANAGER))
+            self.say("client", self.pick(C.CLOSE_NEXT_STEP_CLIENT))
+        elif roll < 0.8:
+            self.say("manager", self.pick(C.NEXT_STEP_CONCRETE))
+            self.say("client", self.pick(C.NEXT_STEP_CLIENT_AGREE))
+        else:
+            self.say("client", self.pick(C.NEXT_STEP_CLIENT_PROPOSE))
+            self.say("manager", self.pick(C.NEXT_STEP_CONCRETE))
+            if self.chance(0.6):
+                self.say("client", self.pick(C.NEXT_STEP_CLIENT_AGREE))
+
     def callback(self, client_asks: bool | None = None) -> None:
         self.due = self.pick(C.DUE_TEXTS, shared=True)
         self.slots["due"] = self.due
         if client_asks is None:
             client_asks = self.chance(0.4)
+        if self.chance(0.45):
+            if client_asks:
+                self.say("client", self.pick(C.CALLBACK_MORE_CLIENT))
+                self.say("manager", self.pick(C.CALLBACK_MORE_CONFIRM))
+            else:
+                self.say("manager", self.pick(C.CALLBACK_MORE_MANAGER))
+                self.say("client", self.pick(C.CALLBACK_CONFIRM_CLIENT))
+            return
         if client_asks:
             self.say("client", self.pick(C.CALLBACK_CLIENT_ASK))
             self.say("manager", self.pick(C.CALLBACK_CONFIRM_MANAGER))
@@ -175,8 +199,7 @@ class CallBuilder:
             if self.chance(0.5):
                 self.say("client", self.pick(C.ACK_CLIENT))
         elif outcome == "next_step":
-            self.say("manager", self.pick(self.ind["next_step"] if self.chance(0.5) else C.NEXT_STEP_MANAGER))
-            self.say("client", self.pick(C.CLOSE_NEXT_STEP_CLIENT))
+            self.next_step()
             if self.chance(0.5):
                 q, answers = self.pick(C.NEXT_STEP_LOGISTICS)
                 self.say("manager", q)
@@ -187,22 +210,58 @@ class CallBuilder:
                 self.say("manager", self.pick(C.OBJECTION_HANDLING))
             self.callback()
         elif outcome == "refusal":
-            if self.chance(0.7):
+            if self.chance(0.6):
                 self.say("client", self.pick(self.ind["objection"]))
                 self.say("manager", self.pick(C.OBJECTION_HANDLING))
-            self.say("client", self.pick(C.REFUSAL_CLIENT))
-            self.say("manager", self.pick(C.REFUSAL_MANAGER_REPLY))
+            if self.chance(0.5):
+                self.say("client", self.pick(C.REFUSAL_CLIENT))
+                self.say("manager", self.pick(C.REFUSAL_MANAGER_REPLY))
+            else:
+                self.say("client", self.pick(C.REFUSAL_MORE_CLIENT))
+                if self.chance(0.8):
+                    self.say("manager", self.pick(C.REFUSAL_MORE_MANAGER))
         elif outcome == "none":
-            self.say("client", self.pick(C.NONE_CLIENT))
-            self.say("manager", self.pick(C.NONE_MANAGER_REPLY))
+            if self.chance(0.5):
+                self.say("client", self.pick(C.NONE_CLIENT))
+                self.say("manager", self.pick(C.NONE_MANAGER_REPLY))
+            else:
+                if self.chance(0.4):  # the manager leaves it to the client: no promise, no date
+                    self.say("manager", self.pick(C.NONE_MORE_MANAGER))
+                self.say("client", self.pick(C.NONE_MORE_CLIENT))
+                if self.chance(0.6):
+                    self.say("manager", self.pick(C.NONE_MORE_MANAGER))
         else:
             raise ValueError(f"unknown outcome {outcome!r}")
 
     # -- classes -------------------------------------------------------------------------------
     def lead(self, outcome: str) -> None:
-        if self.chance(0.7):
+        roll = self.rng.random()
+        if roll < 0.12:  # a weak manager: short greeting, a monologue, no questions
+            self.say("manager", self.pick(["Да, слушаю.", "Алло.", "Да.", "Слушаю вас.", "{company}, да."]))
+            self.say("client", self.pick(C.LEAD_PLAIN_OPEN if self.chance(0.5) else self.ind["lead_open"]))
+            for text in self.sample(C.MANAGER_MONOLOGUE, self.rng.randint(1, 2)):
+                self.say("manager", text)
+            if self.chance(0.5):
+                self.say("client", self.pick(self.ind["qa"])[0])
+                self.say("manager", self.pick(C.MANAGER_MONOLOGUE))
+            self.commercial_outcome(outcome)
+            if self.chance(0.5):
+                self.farewell()
+            return
+        if roll < 0.22:  # a cold call: the manager calls someone who never asked
+            self.opening_outbound(self.pick(C.COLD_CALL_OPEN))
+            self.say("client", self.pick(C.COLD_CLIENT_REACT))
+            self.say("manager", self.pick(self.ind["pitch"]))
+            if not self.short:
+                self.qualification(self.rng.randint(0, 2))
+                self.questions(self.rng.randint(0, 2))
+            self.commercial_outcome(outcome)
+            self.farewell()
+            return
+        if roll < 0.72:
             marker = self.pick(C.LEAD_NEW_MARKERS) + " " if self.chance(0.45) else ""
-            self.opening_inbound(marker + self.pick(self.ind["lead_open"]))
+            opener = self.pick(C.LEAD_PLAIN_OPEN) if self.chance(0.25) else self.pick(self.ind["lead_open"])
+            self.opening_inbound(marker + opener)
         else:
             self.opening_outbound(self.pick(self.ind["outbound_lead"]))
             self.say("client", self.pick(C.OUTBOUND_ACK) + (" " + self.pick(self.ind["lead_open"]) if self.chance(0.4) else ""))
@@ -226,12 +285,14 @@ class CallBuilder:
     def upsell(self, outcome: str) -> None:
         variant = self.rng.random()
         if variant < 0.45:
-            intro = self.pick(C.UPSELL_OUTBOUND_OPEN) + " " if self.chance(0.7) else ""
+            opens = C.UPSELL_OUTBOUND_OPEN if self.chance(0.6) else C.UPSELL_SIGNALS_MANAGER
+            intro = self.pick(opens) + " " if self.chance(0.8) else ""
             self.opening_outbound(intro + self.pick(self.ind["upsell_offer"]))
             self.say("client", self.pick(C.UPSELL_INTEREST_CLIENT))
         elif variant < 0.75:
             marker = self.pick(C.EXISTING_CLIENT_MARKERS) + " " if self.chance(0.6) else ""
-            self.opening_inbound(marker + self.pick(self.ind["upsell_client"]))
+            ask = self.pick(C.UPSELL_SIGNALS_CLIENT) if self.chance(0.3) else self.pick(self.ind["upsell_client"])
+            self.opening_inbound(marker + ask)
             if self.chance(0.5):
                 self.say("manager", "Назовите, пожалуйста, номер договора или телефон, на который оформлены.")
                 self.say("client", self.pick(C.CONTRACT_NUMBER))
@@ -252,8 +313,13 @@ class CallBuilder:
         self.farewell()
 
     def service(self, outcome: str) -> None:
-        generic = self.chance(0.3)
-        issue = self.pick(C.SERVICE_GENERIC_ISSUES if generic else self.ind["service_issue"])
+        generic = self.chance(0.35)
+        issue = self.pick((C.SERVICE_GENERIC_ISSUES + C.SERVICE_MORE_ISSUES) if generic else self.ind["service_issue"])
+        if outcome == "refusal":  # cancelling: the client declines a retention offer
+            issue = self.pick(["Хотим расторгнуть договор, как это сделать?",
+                               "Я хочу отказаться от вашего обслуживания, оформите расторжение.",
+                               "Мы закрываемся, нужно прекратить договор с вами.",
+                               "Хочу отменить подписку, больше не пользуюсь."], shared=True)
         if self.chance(0.85):
             marker = self.pick(C.EXISTING_CLIENT_MARKERS) + " " if self.chance(0.35) else ""
             self.opening_inbound(marker + issue)
@@ -277,8 +343,16 @@ class CallBuilder:
         elif outcome == "callback":
             self.callback(client_asks=self.chance(0.2))
         elif outcome == "next_step":
-            self.say("manager", self.pick(C.SERVICE_VISIT_MANAGER))
-            self.say("client", self.pick(C.CLOSE_NEXT_STEP_CLIENT))
+            if self.chance(0.6):
+                self.say("manager", self.pick(C.SERVICE_VISIT_MANAGER))
+                self.say("client", self.pick(C.CLOSE_NEXT_STEP_CLIENT))
+            else:
+                self.say("manager", self.pick(C.NEXT_STEP_CONCRETE))
+                self.say("client", self.pick(C.NEXT_STEP_CLIENT_AGREE))
+        elif outcome == "refusal":
+            self.say("manager", self.pick(C.SERVICE_CANCEL_RETENTION, shared=True))
+            self.say("client", self.pick(C.REFUSAL_MORE_CLIENT))
+            self.say("manager", "Хорошо, пришлите заявление, оформим расторжение.")
         else:
             raise ValueError(f"service calls have no outcome {outcome!r}")
         self.farewell()
@@ -376,15 +450,34 @@ class CallBuilder:
             out.insert(0, self.rng.choice(C.FILLERS))
         return " ".join(out) if out else text
 
+    def diarization_noise(self, turns: list[tuple[str, str]], protected: set[str]) -> list[tuple[str, str]]:
+        """Speaker-turn errors of a real pipeline: the end of a turn lands in the next speaker's
+        turn, and now and then a short turn is attributed to the wrong speaker."""
+        out = list(turns)
+        for i in range(len(out) - 1):
+            if self.chance(0.12):
+                words = out[i][1].split()
+                k = self.rng.randint(1, 3)
+                moved = words[-k:]
+                if len(words) > k + 2 and not {re.sub(r"\W", "", w.lower()) for w in moved} & protected:
+                    out[i] = (out[i][0], " ".join(words[:-k]))
+                    out[i + 1] = (out[i + 1][0], " ".join(moved) + " " + out[i + 1][1])
+        for i, (role, text) in enumerate(out):
+            if len(text.split()) <= 4 and self.chance(0.08):
+                out[i] = ("client" if role == "manager" else "manager", text)
+        return out
+
     # -- main ----------------------------------------------------------------------------------
     def build(self, call_id: str, industry: str, call_class: str, outcome: str) -> dict[str, Any]:
         self.start(industry)
         getattr(self, call_class)(outcome)
         level = self.rng.choices([0, 1, 2, 3], weights=[0.2, 0.3, 0.3, 0.2])[0]
         protected = set(self.due.split()) if self.due else set()
+        turns = [(role, self.noisy(text, level, protected).strip()) for role, text in self.turns]
+        if level >= 2:
+            turns = self.diarization_noise(turns, protected)
         merged: list[dict[str, str]] = []
-        for role, text in self.turns:
-            text = self.noisy(text, level, protected).strip()
+        for role, text in turns:
             if not text:  # a silent "..." turn lost its dots: ASR would output nothing either
                 continue
             if merged and merged[-1]["role"] == role:
