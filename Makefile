@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 DEMO_DATA ?= var/demo
+# The demo calls' fictional companies: the checklists' {company} placeholder (one company per deployment
+# in real use, set CALLQA_COMPANY_NAMES to yours).
+DEMO_COMPANIES ?= ТехПрокат,Окна Плюс,Дента Люкс,СмартЛид,Старт Бизнес
 
 .PHONY: demo test venv venv-test system-deps lint bench clean-demo
 
@@ -28,7 +31,7 @@ system-deps:
 
 ## Process the bundled demo recordings on the embedded defaults and print the scorecards.
 demo: venv
-	CALLQA_DATA_DIR=$(DEMO_DATA) $(VENV)/bin/callqa demo --folder demo/recordings
+	CALLQA_DATA_DIR=$(DEMO_DATA) CALLQA_COMPANY_NAMES="$(DEMO_COMPANIES)" $(VENV)/bin/callqa demo --folder demo/recordings
 
 ## Set up and run the whole test suite.
 test: venv-test system-deps

@@ -37,7 +37,7 @@ def classifier_command(
     corpus: Annotated[Path | None, typer.Option("--corpus", help="Folder with train.jsonl and heldout.jsonl "
                                                  "(default: the shipped scoring/corpus).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Where to write the model (default: "
-                                              "models/call-classifier/v1).")] = None,
+                                              "models/call-classifier/<current version>).")] = None,
     backend: Annotated[str, typer.Option("--backend", help="sklearn or transformers.")] = "sklearn",
     encoder: Annotated[str | None, typer.Option("--encoder", help="transformers backend: local path or hub id "
                                                  "of the encoder; omitted: a tiny encoder trained from scratch "
@@ -50,7 +50,8 @@ def classifier_command(
 
     try:
         options = TrainOptions(backend=backend, encoder=encoder, epochs=epochs)
-        out_dir = out or (DEFAULT_MODEL_DIR if backend == "sklearn" else DEFAULT_MODEL_DIR.parent / "v1-transformers")
+        out_dir = out or (DEFAULT_MODEL_DIR if backend == "sklearn"
+                          else DEFAULT_MODEL_DIR.parent / f"{DEFAULT_MODEL_DIR.name}-transformers")
         result = train_classifier(corpus, out_dir, options, progress=lambda msg: err_console.print(f"[dim]{msg}[/dim]"))
     except (ValueError, ImportError) as exc:
         err_console.print(f"[red]error:[/red] {exc}")
@@ -64,4 +65,5 @@ def classifier_command(
     due = "n/a" if report.callback_due_accuracy is None else f"{report.callback_due_accuracy:.3f}"
     console.print(f"callback due text exact match: {due} ({report.n_callback_due} calls); "
                   f"single-call predict: {report.mean_predict_ms:.2f} ms CPU (median)")
+    console.print(f"calibration error (ECE, top label): class {report.class_ece}, outcome {report.outcome_ece}")
     console.print(f"model written to {result.model_dir}")

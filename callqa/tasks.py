@@ -47,44 +47,38 @@ app = make_app()
 _RETRYABLE = (OperationalError, ConnectionError, TimeoutError)
 
 
-@app.task(
-    name="callqa.transcribe", bind=True, acks_late=True, autoretry_for=_RETRYABLE,
-    retry_backoff=True, retry_backoff_max=600, max_retries=5,
-)
-def transcribe_task(self, call_id: int) -> int:  # type: ignore[no-untyped-def]
+def _run_step(task, step, call_id: int, *, countdown_s: float) -> None:  # type: ignore[no-untyped-def]
+    """Run a pipeline step inside a task: input faults fail the call at once (no retry), transient
+    infrastructure errors are retried by Celery, anything else is retried with backoff and, on the
+    last try, stored on the call as its failure reason."""
     settings = get_settings()
     try:
-        state = pipeline.transcribe_step(settings, call_id)
+        step(settings, call_id)
     except pipeline.StepError as exc:
         pipeline.fail_call(settings, call_id, str(exc))
         raise  # stops the chain; the reason is on the call row
     except _RETRYABLE:
         raise
     except Exception as exc:
-        if self.request.retries >= (self.max_retries or 0):
+        if task.request.retries >= (task.max_retries or 0):
             pipeline.fail_call(settings, call_id, f"{type(exc).__name__}: {exc}")
-        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
-    logger.info("call %s transcribed -> %s", call_id, state)
+        raise task.retry(exc=exc, countdown=countdown_s * 2**task.request.retries) from exc
+
+
+_STEP_TASK = dict(bind=True, acks_late=True, autoretry_for=_RETRYABLE, retry_backoff=True,
+                  retry_backoff_max=600, max_retries=5)
+
+
+@app.task(name="callqa.transcribe", **_STEP_TASK)
+def transcribe_task(self, call_id: int) -> int:  # type: ignore[no-untyped-def]
+    _run_step(self, pipeline.transcribe_step, call_id, countdown_s=30)
+    logger.info("call %s transcribed", call_id)
     return call_id
 
 
-@app.task(
-    name="callqa.score", bind=True, acks_late=True, autoretry_for=_RETRYABLE,
-    retry_backoff=True, retry_backoff_max=600, max_retries=5,
-)
+@app.task(name="callqa.score", **_STEP_TASK)
 def score_task(self, call_id: int) -> int:  # type: ignore[no-untyped-def]
-    settings = get_settings()
-    try:
-        pipeline.score_step(settings, call_id)
-    except pipeline.StepError as exc:
-        pipeline.fail_call(settings, call_id, str(exc))
-        raise
-    except _RETRYABLE:
-        raise
-    except Exception as exc:
-        if self.request.retries >= (self.max_retries or 0):
-            pipeline.fail_call(settings, call_id, f"{type(exc).__name__}: {exc}")
-        raise self.retry(exc=exc, countdown=10 * 2**self.request.retries) from exc
+    _run_step(self, pipeline.score_step, call_id, countdown_s=10)
     return call_id
 
 

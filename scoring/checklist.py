@@ -39,6 +39,7 @@ _STAGE_KEYS = ("id", "title", "description", "weight", "items")
 _ITEM_KEYS = (
     "id", "title", "description", "speaker", "patterns", "regex", "forbidden", "forbidden_regex",
     "window", "weight", "critical", "applies_to", "fuzzy", "semantic", "trigger", "trigger_speaker",
+    "topics", "question",
 )
 _WINDOW_KEYS = ("first_s", "last_s")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -98,6 +99,11 @@ class ChecklistItem:
     are filled from the call context. An item passes when any pattern or regex matches (if it has
     any) and no forbidden phrase is found. An item with a ``trigger`` applies only when
     ``trigger_speaker`` says a trigger phrase (e.g. an objection), and its patterns must follow it.
+
+    ``topics`` are lemma sets: each is a tuple of word slots, a slot a tuple of alternative words
+    (YAML ``"сейчас пользоваться|работать"``); a topic is found when one sentence of the speaker
+    holds a word of every slot, in any order. With ``question`` the sentence must be a question
+    (Whisper's "?" or an interrogative opening: как/какой/сколько/где/... or "ли").
     """
 
     id: str
@@ -117,10 +123,17 @@ class ChecklistItem:
     trigger_speaker: str = "client"
     description: str = ""
     line: int = 0
+    topics: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    question: bool = False
 
     @property
     def has_positive(self) -> bool:
-        return bool(self.patterns or self.regex)
+        return bool(self.patterns or self.regex or self.topics)
+
+    @staticmethod
+    def topic_text(topic: tuple[tuple[str, ...], ...]) -> str:
+        """A topic written back as in YAML: ``"сейчас пользоваться|работать"``."""
+        return " ".join("|".join(slot) for slot in topic)
 
 
 @dataclass(frozen=True)
@@ -308,6 +321,27 @@ class _Parser:
             out.append(text)
         return tuple(out)
 
+    def topics(self, node: yaml.Node | None, where: str) -> tuple[tuple[tuple[str, ...], ...], ...]:
+        out = []
+        for text, child in self.strings(node, where):
+            if _PLACEHOLDER_RE.search(text):
+                self.error(child, f"{where}: placeholders are not allowed in topics ('{text}')")
+                continue
+            slots: list[tuple[str, ...]] = []
+            for part in text.split():
+                words = [tokenize(alt) for alt in part.split("|")]
+                if any(len(w) != 1 for w in words):
+                    self.error(child, f"{where}: '{part}' in topic '{text}' must be one word, or alternative "
+                                      "single words joined by '|'")
+                    break
+                slots.append(tuple(dict.fromkeys(w[0] for w in words)))
+            else:
+                if slots:
+                    out.append(tuple(slots))
+                else:
+                    self.error(child, f"{where}: topic '{text}' has no words to match")
+        return tuple(out)
+
     def regexes(self, node: yaml.Node | None, where: str) -> tuple[str, ...]:
         out = []
         for text, child in self.strings(node, where):
@@ -361,9 +395,14 @@ class _Parser:
         regex = self.regexes(fields.get("regex"), f"{where}.regex")
         forbidden = self.phrases(fields.get("forbidden"), f"{where}.forbidden")
         forbidden_regex = self.regexes(fields.get("forbidden_regex"), f"{where}.forbidden_regex")
-        declared = [k for k in ("patterns", "regex", "forbidden", "forbidden_regex") if k in fields]
+        topics = self.topics(fields.get("topics"), f"{where}.topics")
+        question = bool(self.boolean(fields.get("question"), f"{where}.question", False))
+        if question and "topics" not in fields:
+            self.error(fields.get("question"), f"{where}: question: true needs topics (the words a question "
+                                               "must mention)")
+        declared = [k for k in ("patterns", "regex", "topics", "forbidden", "forbidden_regex") if k in fields]
         if not declared:
-            self.error(node, f"{where}: needs at least one of patterns, regex, forbidden, forbidden_regex")
+            self.error(node, f"{where}: needs at least one of patterns, regex, topics, forbidden, forbidden_regex")
         fuzzy = self.number(fields.get("fuzzy"), f"{where}.fuzzy", None, minimum=50, maximum=100, integer=True)
         trigger = self.phrases(fields.get("trigger"), f"{where}.trigger")
         trigger_speaker = self.string(fields.get("trigger_speaker"), f"{where}.trigger_speaker", default="client")
@@ -371,8 +410,8 @@ class _Parser:
             self.error(fields.get("trigger_speaker"), f"{where}.trigger_speaker '{trigger_speaker}' is not one of: "
                        f"{', '.join(SPEAKERS)}")
             trigger_speaker = "client"
-        if trigger and not (patterns or regex):
-            self.error(fields.get("trigger"), f"{where}: a trigger needs patterns or regex to answer it")
+        if trigger and not (patterns or regex or topics):
+            self.error(fields.get("trigger"), f"{where}: a trigger needs patterns, regex or topics to answer it")
         return ChecklistItem(
             id=item_id,
             title=self.string(fields.get("title"), f"{where}.title", default=item_id),
@@ -391,6 +430,8 @@ class _Parser:
             trigger=trigger,
             trigger_speaker=trigger_speaker,
             line=node.start_mark.line + 1,
+            topics=topics,
+            question=question,
         )
 
     def stage(self, node: yaml.Node, where: str, seen_stages: set[str], seen_items: set[str]) -> Stage | None:

@@ -208,18 +208,19 @@ def char_ngram_analyzer(doc: CallDocument) -> list[str]:
 
 
 class DialogueFeatures(TransformerMixin, BaseEstimator):
-    """Numeric dialogue features, shape (n_calls, 9): turn and word counts (log), words per turn,
-    client/manager word shares (0.5 when roles are unknown), share of question turns, whether roles
-    are known, who spoke first, share of the longest turn."""
+    """Numeric dialogue features, shape (n_calls, 6): client/manager word shares (0.5 when roles are
+    unknown), share of question turns, whether roles are known, who spoke first, share of the
+    longest turn. No absolute length (turn or word counts): in the synthetic corpus length separated
+    the classes (service calls were short) and it did not transfer to real calls."""
 
-    feature_names = ("log_turns", "log_words", "words_per_turn", "client_share", "manager_share",
-                     "question_share", "roles_known", "manager_first", "longest_turn_share")
+    feature_names = ("client_share", "manager_share", "question_share", "roles_known", "manager_first",
+                     "longest_turn_share")
 
     def fit(self, docs: Sequence[CallDocument], y: Any = None) -> DialogueFeatures:
         return self
 
     def transform(self, docs: Iterable[CallDocument]) -> np.ndarray:
-        return np.array([self._one(doc) for doc in docs], dtype=np.float64)
+        return np.array([self._one(doc) for doc in docs], dtype=np.float64).reshape(-1, len(self.feature_names))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.array(self.feature_names, dtype=object)
@@ -239,9 +240,6 @@ class DialogueFeatures(TransformerMixin, BaseEstimator):
                 questions += 1
         total = max(n_words, 1)
         return [
-            math.log1p(n_turns),
-            math.log1p(n_words),
-            n_words / max(n_turns, 1),
             by_role["client"] / total if known else 0.5,
             by_role["manager"] / total if known else 0.5,
             questions / max(n_turns, 1),

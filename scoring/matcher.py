@@ -1,8 +1,9 @@
 """Matching checklist items against a transcript: lemmas with fuzzy tolerance, regexes, windows.
 
 Each checklist is compiled once (pattern lemmas get integer ids, regexes are compiled); each call
-is indexed once (tokens per role with lemma -> positions). Fuzzy lemma neighbours are cached per
-compiled checklist, so a word seen in an earlier call costs one dict lookup.
+is indexed once (tokens per role with lemma -> positions, sentences and questions from Whisper's
+punctuation). Fuzzy lemma neighbours are cached per compiled checklist, so a word seen in an
+earlier call costs one dict lookup.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from callqa.types import Transcript
 from .checklist import _PLACEHOLDER_RE, AppliesTo, Checklist, ChecklistItem, Stage, TimeWindow
 from .scorecard import Evidence, ItemVerdict
 from .spans import char_span_times
-from .text import lemma, normalize, tokenize
+from .text import lemma, normalize, tokenize, tokenize_spans
 
 if TYPE_CHECKING:
     from .options import CallContext, ScoringOptions
@@ -32,6 +33,35 @@ logger = logging.getLogger(__name__)
 MIN_FUZZY_LEN = 5  # shorter words must match exactly: fuzzy matching of short words is mostly noise
 QUOTE_CHARS = 240
 _NEIGHBOUR_CACHE_MAX = 200_000
+# In a phrase of several words one garbled word may score this much under the item's fuzzy ratio
+# if the phrase's mean score still reaches it ("как вам выброщаться" for "как к вам обращаться").
+PHRASE_WORD_SLACK = 10
+# A company name is also compared letters-only with 1-3 adjacent transcript words run together
+# (ASR splits and merges names: "Денталюкс", "опрокат" for "ТехПрокат"); ratio needed:
+COMPANY_FUZZY = 75
+COMPANY_MIN_LENGTH_SHARE = 0.7
+SENTENCE_GAP_S = 1.5
+QUESTION_WORDS = 20  # evidence of a topic question quotes at most this many words of it  # a pause this long between segments of one speaker ends an unpunctuated sentence
+
+# Token marks: the punctuation after a token.
+MARK_NONE, MARK_CLAUSE, MARK_SENTENCE, MARK_QUESTION = 0, 1, 2, 3
+_CLAUSE_CHARS = frozenset(",;:—–-()«»\"")
+_SENTENCE_CHARS = frozenset(".!…")
+# Question openings (lemmas). At a sentence start any of these makes a question; after a comma
+# only the ones that are rarely conjunctions ("сожалею, что...", "перезвоню, когда...").
+INTERROGATIVES = frozenset({"как", "какой", "каков", "что", "сколько", "когда", "где", "куда", "откуда",
+                            "почему", "зачем", "кто", "чей", "насколько", "отчего", "неужели"})
+CLAUSE_INTERROGATIVES = frozenset({"как", "какой", "каков", "сколько", "куда", "откуда", "почему", "зачем",
+                                   "насколько", "чей"})
+# Requests for information open a question too ("Подскажите ваше имя").
+ASKING_FORMS = frozenset({"скажите", "подскажите", "расскажите", "уточните", "поделитесь", "скажи",
+                          "подскажи", "расскажи", "уточни"})
+QUESTION_LEAD_WORDS = frozenset({"а", "и", "но", "ну", "вот", "тогда", "кстати", "еще", "пожалуйста",
+                                 "скажите", "подскажите", "уточните", "слушайте", "простите", "извините"})
+# "как раз", "как только", "что касается": conjunctions, not questions.
+_NOT_QUESTION_NEXT = {"как": frozenset({"раз", "только", "и", "будто", "правило", "минимум", "максимум",
+                                         "обычно", "всегда", "договаривались", "договорились"}),
+                      "что": frozenset({"касается", "ж"})}
 
 
 @dataclass
@@ -43,14 +73,44 @@ class TokenStream:
     starts: list[float] = field(default_factory=list)
     ends: list[float] = field(default_factory=list)
     segments: list[int] = field(default_factory=list)
+    marks: list[int] = field(default_factory=list)
     positions: dict[str, list[int]] = field(default_factory=dict)
     surface_positions: dict[str, list[int]] = field(default_factory=dict)
+    # Filled on first use by CallIndex.sentences(): sentence number of each position, the first
+    # position of the question each position belongs to (-1: not in a question), sentence ends.
+    sentence_of: list[int] | None = None
+    question_start: list[int] | None = None
+    sentence_end: list[int] | None = None
+
+
+def _mark(between: str) -> int:
+    """What punctuation between two tokens says: nothing, a clause break, a sentence end, a '?'."""
+    if not between or between.isspace():
+        return MARK_NONE
+    if "?" in between:
+        return MARK_QUESTION
+    chars = set(between)
+    if chars & _SENTENCE_CHARS:
+        return MARK_SENTENCE
+    if chars & _CLAUSE_CHARS:
+        return MARK_CLAUSE
+    return MARK_NONE
 
 
 @lru_cache(maxsize=100_000)
-def word_tokens(text: str) -> tuple[tuple[str, str], ...]:
-    """``(token, lemma)`` pairs of one ASR word (cached: words repeat across calls)."""
-    return tuple((token, lemma(token)) for token in tokenize(text))
+def word_tokens(text: str) -> tuple[tuple[str, str, int], ...]:
+    """``(token, lemma, mark)`` of one ASR word or text (cached: words repeat across calls); the
+    mark is the punctuation after the token (``MARK_*``); a "." or "," between digits is none."""
+    spans = tokenize_spans(text)
+    out = []
+    for i, (token, _, end) in enumerate(spans):
+        nxt = spans[i + 1] if i + 1 < len(spans) else None
+        between = text[end:nxt[1]] if nxt else text[end:]
+        mark = _mark(between)
+        if nxt and mark and token.isdigit() and nxt[0].isdigit() and between in (".", ",", ":"):
+            mark = MARK_NONE  # 12.00, 2,5, 10:30
+        out.append((token, lemma(token), mark))
+    return tuple(out)
 
 
 class CallIndex:
@@ -60,8 +120,8 @@ class CallIndex:
         self.transcript = transcript
         self.segments = transcript.segments
         self.segment_roles = segment_roles
-        # One flat token list: (lemma, surface, start_s, end_s, segment index, role).
-        tokens: list[tuple[str, str, float, float, int, str]] = []
+        # One flat token list: (lemma, surface, start_s, end_s, segment index, role, mark).
+        tokens: list[tuple[str, str, float, float, int, str, int]] = []
         append = tokens.append
         last_end = 0.0
         for index, (segment, role) in enumerate(zip(self.segments, segment_roles, strict=True)):
@@ -69,14 +129,14 @@ class CallIndex:
                 last_end = segment.end_s
             if segment.words:
                 for word in segment.words:
-                    for token, lem in word_tokens(word.text):
-                        append((lem, token, word.start_s, word.end_s, index, role))
+                    for token, lem, mark in word_tokens(word.text):
+                        append((lem, token, word.start_s, word.end_s, index, role, mark))
             else:
-                pairs = word_tokens(segment.text)
-                step = (segment.end_s - segment.start_s) / max(len(pairs), 1)
-                for i, (token, lem) in enumerate(pairs):
+                triples = word_tokens(segment.text)
+                step = (segment.end_s - segment.start_s) / max(len(triples), 1)
+                for i, (token, lem, mark) in enumerate(triples):
                     start = segment.start_s + i * step
-                    append((lem, token, start, start + step, index, role))
+                    append((lem, token, start, start + step, index, role, mark))
         self._tokens = tokens
         self._streams: dict[str, TokenStream] = {}
         self.duration_s = max(transcript.duration_s, last_end)
@@ -97,6 +157,7 @@ class CallIndex:
                 starts=[t[2] for t in chosen],
                 ends=[t[3] for t in chosen],
                 segments=[t[4] for t in chosen],
+                marks=[t[6] for t in chosen],
             )
             positions: dict[str, list[int]] = {}
             surface_positions: dict[str, list[int]] = {}
@@ -115,6 +176,54 @@ class CallIndex:
             stream.positions = positions
             stream.surface_positions = surface_positions
             self._streams[role] = stream
+        return stream
+
+    def sentences(self, role: str) -> TokenStream:
+        """The role's stream with sentences and questions marked (built on first use).
+
+        A sentence ends at ".", "!", "?" or "…", at a change of segment after such a mark, at a
+        pause over ``SENTENCE_GAP_S`` or where the other party spoke in between (Whisper often
+        splits one sentence over two segments without punctuation). A question is a sentence ending
+        with "?" or, from the clause where it starts, a clause opening (after lead words such as
+        "а", "скажите") with an interrogative word, an asking form ("подскажите") or with "ли"
+        among its first words.
+        """
+        stream = self.stream(role)
+        if stream.sentence_of is not None:
+            return stream
+        n = len(stream.lemmas)
+        lemmas, surface, marks, segs = stream.lemmas, stream.surface, stream.marks, stream.segments
+        sentence_of = [0] * n
+        question_start = [-1] * n
+        sentence_end: list[int] = []
+        speakers = [s.speaker for s in self.segments]
+        first = 0
+        for pos in range(n + 1):
+            boundary = pos == n
+            if not boundary and pos > first:
+                prev = pos - 1
+                if marks[prev] >= MARK_SENTENCE:
+                    boundary = True
+                elif segs[pos] != segs[prev] and (
+                        segs[pos] > segs[prev] + 1 or stream.starts[pos] - stream.ends[prev] > SENTENCE_GAP_S
+                        or speakers[segs[pos]] != speakers[segs[prev]]
+                        or self.segment_roles[segs[pos]] != self.segment_roles[segs[prev]]):
+                    boundary = True
+            if not boundary:
+                continue
+            last = pos - 1
+            if last >= first:
+                number = len(sentence_end)
+                sentence_end.append(last)
+                for p in range(first, last + 1):
+                    sentence_of[p] = number
+                start = first if marks[last] == MARK_QUESTION else _question_opening(
+                    lemmas, surface, marks, first, last)
+                if start >= 0:
+                    for p in range(start, last + 1):
+                        question_start[p] = start
+            first = pos
+        stream.sentence_of, stream.question_start, stream.sentence_end = sentence_of, question_start, sentence_end
         return stream
 
     @property
@@ -167,6 +276,61 @@ class CallIndex:
         self._lemma_maps[key] = out
         return out
 
+    def find_name(self, role: str, name: str, window: TimeWindow | None,
+                  after_s: float = 0.0) -> tuple[int, int, float] | None:
+        """A company name said with ASR merges or splits: the name letters-only against 1-3 adjacent
+        words of one segment run together (``COMPANY_FUZZY`` ratio, at least
+        ``COMPANY_MIN_LENGTH_SHARE`` of the name's length). Returns (first, last position, score)."""
+        squashed = "".join(tokenize(name))
+        if len(squashed) < MIN_FUZZY_LEN:
+            return None
+        stream = self.stream(role)
+        starts, ends, segs, surface = stream.starts, stream.ends, stream.segments, stream.surface
+        min_len = COMPANY_MIN_LENGTH_SHARE * len(squashed)
+        for p0 in range(len(surface)):
+            if window is not None and window.first_s is not None and starts[p0] > window.first_s:
+                break
+            if starts[p0] < after_s:
+                continue
+            joined = ""
+            for p1 in range(p0, min(p0 + 3, len(surface))):
+                if segs[p1] != segs[p0]:
+                    break
+                joined += surface[p1]
+                if len(joined) < min_len:
+                    continue
+                score = fuzz.ratio(squashed, joined)
+                if score >= COMPANY_FUZZY and in_window(starts[p0], ends[p1], window, self.duration_s):
+                    return p0, p1, float(score)
+                if len(joined) > len(squashed) * 1.3:
+                    break
+        return None
+
+
+def _question_opening(lemmas: list[str], surface: list[str], marks: list[int], first: int, last: int) -> int:
+    """First position of the first clause of a sentence that opens like a question, else -1."""
+    clause = first
+    while clause <= last:
+        pos, skipped = clause, 0
+        while pos <= last and skipped < 2 and surface[pos] in QUESTION_LEAD_WORDS and pos < last:
+            if surface[pos] in ASKING_FORMS:
+                return clause
+            pos, skipped = pos + 1, skipped + 1
+        word = lemmas[pos]
+        allowed = INTERROGATIVES if clause == first else CLAUSE_INTERROGATIVES
+        if surface[pos] in ASKING_FORMS:
+            return clause
+        if word in allowed and not (pos < last and surface[pos + 1] in _NOT_QUESTION_NEXT.get(word, ())):
+            return clause
+        if any(lemmas[p] == "ли" for p in range(pos + 1, min(pos + 4, last + 1))):
+            return clause
+        # next clause: after the next clause mark inside the sentence
+        nxt = pos
+        while nxt < last and marks[nxt] != MARK_CLAUSE:
+            nxt += 1
+        clause = nxt + 1
+    return -1
+
 
 @dataclass(frozen=True)
 class CompiledPhrase:
@@ -184,6 +348,9 @@ class CompiledItem:
     forbidden_regex: tuple[re.Pattern[str], ...]
     threshold: int
     trigger: tuple[CompiledPhrase, ...] = ()
+    # Topics: per topic, per slot, the pattern-word ids of the alternatives.
+    topics: tuple[tuple[tuple[int, ...], ...], ...] = ()
+    forbidden_threshold: int = 100
 
 
 class Vocabulary:
@@ -252,10 +419,10 @@ class CompiledChecklist:
     def __init__(self, checklist: Checklist) -> None:
         self.checklist = checklist
         self.items: dict[str, CompiledItem] = {}
-        VOCABULARY.allow_fuzzy(checklist.fuzzy)
+        VOCABULARY.allow_fuzzy(checklist.fuzzy - PHRASE_WORD_SLACK)
         for _, item in checklist.items():
             threshold = item.fuzzy if item.fuzzy is not None else checklist.fuzzy
-            VOCABULARY.allow_fuzzy(threshold)
+            VOCABULARY.allow_fuzzy(threshold - PHRASE_WORD_SLACK)
             self.items[item.id] = CompiledItem(
                 item=item,
                 patterns=tuple(self._phrase(p) for p in item.patterns),
@@ -264,6 +431,11 @@ class CompiledChecklist:
                 forbidden_regex=tuple(re.compile(r, re.IGNORECASE) for r in item.forbidden_regex),
                 threshold=threshold,
                 trigger=tuple(self._phrase(p) for p in item.trigger),
+                topics=tuple(tuple(tuple(VOCABULARY.intern(lemma(w), w) for w in slot) for slot in topic)
+                             for topic in item.topics),
+                # Forbidden phrases match exactly (lemma or surface form) unless the item sets fuzzy:
+                # a fuzzy false positive on rudeness would fail a critical item unfairly.
+                forbidden_threshold=item.fuzzy if item.fuzzy is not None else 100,
             )
 
     @staticmethod
@@ -349,10 +521,15 @@ def expand_template(text: str, context: CallContext) -> list[str]:
 
 def _find_sequence(maps: list[dict[int, float]], stream: TokenStream, threshold: int, max_gap: int,
                    max_gap_s: float, window: TimeWindow | None, duration_s: float,
-                   after_s: float = 0.0) -> tuple[int, int, float] | None:
-    """First occurrence of a token sequence (each token a position->score map) in a stream."""
+                   after_s: float = 0.0, slack: int = PHRASE_WORD_SLACK) -> tuple[int, int, float] | None:
+    """First occurrence of a token sequence (each token a position->score map) in a stream.
+
+    A one-word phrase needs ``threshold``; in a longer phrase each word needs ``threshold - slack``
+    and the words' mean score ``threshold``. Returns (first position, last position, mean score).
+    """
     if not maps or any(not m for m in maps):
         return None
+    floor = threshold - slack
     starts, ends = stream.starts, stream.ends
     if len(maps) == 1:  # one-word phrase: the earliest admissible position
         for p0 in sorted(maps[0]):
@@ -360,25 +537,26 @@ def _find_sequence(maps: list[dict[int, float]], stream: TokenStream, threshold:
             if score >= threshold and starts[p0] >= after_s and in_window(starts[p0], ends[p0], window, duration_s):
                 return p0, p0, score
         return None
-    for p0 in sorted(p for p, s in maps[0].items() if s >= threshold):
+    for p0 in sorted(p for p, s in maps[0].items() if s >= floor):
         if window is not None and window.first_s is not None and starts[p0] > window.first_s:
             break  # positions are time-ordered: nothing later can be inside the window
         if starts[p0] < after_s:
             continue
-        cur, score, ok = p0, maps[0][p0], True
+        cur, total, ok = p0, maps[0][p0], True
         for token_map in maps[1:]:
             nxt = None
             for q in range(cur + 1, cur + 2 + max_gap):
                 s = token_map.get(q)
-                if s is not None and s >= threshold:
+                if s is not None and s >= floor:
                     nxt = q
                     break
             if nxt is None or starts[nxt] - ends[cur] > max_gap_s:
                 ok = False
                 break
-            cur, score = nxt, min(score, s)
-        if ok and in_window(starts[p0], ends[cur], window, duration_s):
-            return p0, cur, score
+            cur, total = nxt, total + s
+        mean = total / len(maps)
+        if ok and mean >= threshold and in_window(starts[p0], ends[cur], window, duration_s):
+            return p0, cur, mean
     return None
 
 
@@ -426,7 +604,8 @@ class ItemMatcher:
         )
 
     def find_phrases(self, phrases: tuple[CompiledPhrase, ...], role: str, threshold: int,
-                     window: TimeWindow | None, after_s: float = 0.0, earliest: bool = False) -> Evidence | None:
+                     window: TimeWindow | None, after_s: float = 0.0, earliest: bool = False,
+                     slack: int = PHRASE_WORD_SLACK) -> Evidence | None:
         """The first phrase (in checklist order, or the earliest in time) found in a role's speech."""
         stream = self.index.stream(role)
         if not stream.lemmas:
@@ -437,17 +616,19 @@ class ItemMatcher:
         for phrase in phrases:
             if phrase.template:
                 candidates = [
-                    [self.index.lemma_map(role, lemma(t), threshold) for t in tokenize(text)]
+                    (text, [self.index.lemma_map(role, lemma(t), threshold - slack) for t in tokenize(text)])
                     for text in expand_template(phrase.text, self.context)
                 ]
             else:
                 maps = [pid_map.get(pid) for pid in phrase.pids]
                 if None in maps:  # some word of the phrase is never said: the usual, cheap case
                     continue
-                candidates = [maps]  # type: ignore[list-item]
-            for maps in candidates:
+                candidates = [(phrase.text, maps)]  # type: ignore[list-item]
+            for text, maps in candidates:
                 found = _find_sequence(maps, stream, threshold, max_gap, self.options.max_gap_s, window,
-                                       self.index.duration_s, after_s)
+                                       self.index.duration_s, after_s, slack)
+                if found is None and phrase.template and phrase.text.strip() == "{company}":
+                    found = self.index.find_name(role, text, window, after_s)
                 if found is not None:
                     p0, p1, score = found
                     if not earliest:
@@ -457,6 +638,57 @@ class ItemMatcher:
         if best is not None:
             return self._evidence_from_tokens(role, best[0], best[1], best[3], "lemma", best[2])
         return None
+
+    def find_topics(self, item: ChecklistItem, compiled: CompiledItem, role: str, window: TimeWindow | None,
+                    after_s: float = 0.0) -> Evidence | None:
+        """The earliest sentence (question, for ``question`` items) holding a word of every slot of
+        one of the item's topics; evidence quotes the question (or the matched words)."""
+        stream = self.index.sentences(role)
+        if not stream.lemmas:
+            return None
+        pid_map = self.index.pid_map(role)
+        threshold = compiled.threshold
+        sentence_of, question_start = stream.sentence_of, stream.question_start
+        assert sentence_of is not None and question_start is not None and stream.sentence_end is not None
+        best: tuple[int, int, int, float, str] | None = None  # (sentence, first pos, last pos, score, topic)
+        for topic_text, topic in zip(item.topics, compiled.topics, strict=True):
+            per_sentence: dict[int, dict[int, float]] | None = None
+            for slot in topic:
+                hits: dict[int, dict[int, float]] = {}
+                for pid in slot:
+                    for pos, score in (pid_map.get(pid) or {}).items():
+                        if score < threshold or stream.starts[pos] < after_s:
+                            continue
+                        if item.question and question_start[pos] < 0:
+                            continue
+                        hits.setdefault(sentence_of[pos], {})
+                        if score > hits[sentence_of[pos]].get(pos, 0.0):
+                            hits[sentence_of[pos]][pos] = score
+                if per_sentence is None:
+                    per_sentence = hits
+                else:
+                    per_sentence = {k: {**per_sentence[k], **v} for k, v in hits.items() if k in per_sentence}
+                if not per_sentence:
+                    break
+            for number in sorted(per_sentence or ()):
+                if best is not None and number >= best[0]:
+                    break
+                positions = per_sentence[number]  # type: ignore[index]
+                first = min(positions)
+                last = max(positions)
+                if item.question:
+                    first = min(first, question_start[first])
+                    last = stream.sentence_end[number]
+                if in_window(stream.starts[first], stream.ends[last], window, self.index.duration_s):
+                    score = min(positions.values())
+                    best = (number, first, last, score, ChecklistItem.topic_text(topic_text))
+                    break
+        if best is None:
+            return None
+        _, first, last, score, text = best
+        if last - first >= QUESTION_WORDS:
+            last = first + QUESTION_WORDS - 1
+        return self._evidence_from_tokens(role, first, last, text, "question" if item.question else "topic", score)
 
     def find_regex(self, regexes: tuple[re.Pattern[str], ...], role: str,
                    window: TimeWindow | None, after_s: float = 0.0) -> Evidence | None:
@@ -500,7 +732,8 @@ class ItemMatcher:
 
         forbidden = None
         if compiled.forbidden:
-            forbidden = self.find_phrases(compiled.forbidden, role, compiled.threshold, item.window, earliest=True)
+            forbidden = self.find_phrases(compiled.forbidden, role, compiled.forbidden_threshold, item.window,
+                                          earliest=True, slack=0)
         if forbidden is None and compiled.forbidden_regex:
             forbidden = self.find_regex(compiled.forbidden_regex, role, item.window)
         if forbidden is not None:
@@ -520,7 +753,7 @@ class ItemMatcher:
             after_s, trigger = said.start_s, (said,)
 
         usable = [p for p in compiled.patterns if not p.template or expand_template(p.text, self.context)]
-        if not usable and not compiled.regex:
+        if not usable and not compiled.regex and not compiled.topics:
             missing = sorted({n for p in compiled.patterns for n in _PLACEHOLDER_RE.findall(p.text)})
             return verdict("not_applicable", "the call context has no " + " / ".join(missing)
                            + " to look for")
@@ -528,14 +761,23 @@ class ItemMatcher:
             if usable else None
         if found is None and compiled.regex:
             found = self.find_regex(compiled.regex, role, item.window, after_s)
+        if found is None and compiled.topics:
+            found = self.find_topics(item, compiled, role, item.window, after_s)
         if found is None and self.semantic is not None and item.semantic and item.patterns:
             texts = [t for p in usable for t in (expand_template(p.text, self.context) if p.template else [p.text])]
             found = self.semantic.find(texts, self.index, role, item.window, after_s)
         if found is not None:
-            how = {"lemma": "phrase", "regex": "pattern", "semantic": "similar phrase"}[found.method]
+            how = {"lemma": "phrase", "regex": "pattern", "semantic": "similar phrase",
+                   "question": f"question on '{found.pattern}'", "topic": f"sentence on '{found.pattern}'"}[found.method]
             after = f" after the {item.trigger_speaker}'s '{trigger[0].matched}'" if trigger else ""
             return verdict("passed", f"{how} found in {where}{window_text}{after}", (found, *trigger))
         if trigger:
             return verdict("failed", f"no answer in {where}{window_text} after the {item.trigger_speaker}'s "
                            f"'{trigger[0].matched}'", trigger)
+        if compiled.topics and not (compiled.patterns or compiled.regex):
+            what = "question" if item.question else "sentence"
+            return verdict("failed", f"no {what} on this item's topics in {where}{window_text}")
+        if compiled.topics:
+            what = "question" if item.question else "sentence"
+            return verdict("failed", f"no phrase of this item and no {what} on its topics in {where}{window_text}")
         return verdict("failed", f"no phrase of this item found in {where}{window_text}")

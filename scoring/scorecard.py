@@ -29,7 +29,8 @@ class Evidence:
         speaker: speaker label of the segment ("S0", "manager", ...).
         role: "manager", "client" or "unknown".
         pattern: the checklist pattern or regex that matched.
-        method: "lemma", "regex" or "semantic".
+        method: "lemma", "regex", "question" (a question on a topic), "topic" (a sentence on a
+            topic) or "semantic".
         score: match confidence 0..1 (fuzzy ratio / cosine similarity).
     """
 

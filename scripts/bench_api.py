@@ -307,17 +307,19 @@ def main() -> int:
         from callqa.storage.db import session_scope, upgrade
 
         upgrade(url)
-        t0 = time.perf_counter()
-        load(url, args.calls)
-        load_s = time.perf_counter() - t0
-        print(f"loaded {args.calls} calls in {load_s:.1f} s", flush=True)
-        t0 = time.perf_counter()
-        step = 2000
-        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            rendered = sum(pool.map(_render_range, [(url, lo, min(lo + step, args.calls + 1))
-                                                    for lo in range(1, args.calls + 1, step)]))
-        render_s = time.perf_counter() - t0
-        print(f"rendered {rendered} call documents in {render_s:.1f} s", flush=True)
+        load_s = render_s = float("nan")
+        if not args.reuse:
+            t0 = time.perf_counter()
+            load(url, args.calls)
+            load_s = time.perf_counter() - t0
+            print(f"loaded {args.calls} calls in {load_s:.1f} s", flush=True)
+            t0 = time.perf_counter()
+            step = 2000
+            with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+                rendered = sum(pool.map(_render_range, [(url, lo, min(lo + step, args.calls + 1))
+                                                        for lo in range(1, args.calls + 1, step)]))
+            render_s = time.perf_counter() - t0
+            print(f"rendered {rendered} call documents in {render_s:.1f} s", flush=True)
         with session_scope(url) as session:
             key, _ = create_api_key(session, name="bench", role="admin")
 

@@ -6,7 +6,7 @@ Prints wall time of the whole stage (decode, VAD, ASR, diarization, roles) and o
 stage on an N-minute mono call.
 
     .venv/bin/python scripts/bench_asr.py                     # ~2.5 min synthetic Russian phone call
-    .venv/bin/python scripts/bench_asr.py --audio call.wav --repeat 2
+    .venv/bin/python scripts/bench_asr.py --audio call.wav --repeat 5
     .venv/bin/python scripts/bench_asr.py --long-call-minutes 120 --skip-speed
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -77,7 +78,8 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=5, help="synthetic calls joined into the default audio")
     parser.add_argument("--model", default="base")
     parser.add_argument("--cache-dir", type=Path)
-    parser.add_argument("--repeat", type=int, default=1, help="alternating runs of each system")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="interleaved bare/ours pairs (order alternating); the median ratio is reported")
     parser.add_argument("--long-call-minutes", type=float, default=0.0)
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
@@ -104,16 +106,34 @@ def main() -> int:
             # Warm-up both paths (model load, encoder load, ONNX session) outside the timing.
             transcribe_call(DecodedAudio(warm[None, : 16_000 * 20]), options)
             ours_s, bare_s = [], []
-            for _ in range(args.repeat):
+
+            def run_bare() -> int:
                 t0 = time.perf_counter()
                 samples = decode_audio(str(audio_path))
                 segments, _ = model.transcribe(samples, language=options.language, beam_size=options.beam_size)
-                bare_words = sum(len(s.text.split()) for s in segments)
+                words = sum(len(s.text.split()) for s in segments)
                 bare_s.append(time.perf_counter() - t0)
+                return words
+
+            def run_ours():
                 t0 = time.perf_counter()
                 samples = decode_audio(str(audio_path))
-                transcript = transcribe_call(DecodedAudio(samples[None, :]), options)
+                result = transcribe_call(DecodedAudio(samples[None, :]), options)
                 ours_s.append(time.perf_counter() - t0)
+                return result
+
+            # Pairs run back to back, the order alternating (bare first, then ours first), so that a
+            # change of machine load hits both systems; the median of the per-pair ratios is reported.
+            for i in range(args.repeat):
+                if i % 2 == 0:
+                    bare_words = run_bare()
+                    transcript = run_ours()
+                else:
+                    transcript = run_ours()
+                    bare_words = run_bare()
+                print(f"pair {i + 1}/{args.repeat}: bare {bare_s[-1]:.2f} s, asr stage {ours_s[-1]:.2f} s, "
+                      f"ratio {ours_s[-1] / bare_s[-1]:.3f}", flush=True)
+            ratios = [o / b for o, b in zip(ours_s, bare_s, strict=True)]
             ours, bare = sum(ours_s), sum(bare_s)
             print(f"audio: {audio_path.name}, {duration_s:.1f} s; model {resolved.name} ({resolved.source}, "
                   f"{runtime.device}/{runtime.compute_type}, beam {options.beam_size}, threads {runtime.cpu_threads})")
@@ -122,7 +142,8 @@ def main() -> int:
             print(f"asr stage (decode, VAD, ASR, diarization, roles): {ours / args.repeat:.2f} s/run, "
                   f"{duration_s * args.repeat / ours:.2f}x real time, {len(transcript.words())} words, "
                   f"{len(transcript.turns)} turns, flags {list(transcript.flags)}")
-            print(f"ratio asr stage / bare: {ours / bare:.3f}")
+            print(f"ratio asr stage / bare: median {statistics.median(ratios):.3f} over {len(ratios)} pairs "
+                  f"(min {min(ratios):.3f}, max {max(ratios):.3f}; total time {ours / bare:.3f})")
     if args.long_call_minutes > 0:
         ctx = mp.get_context("spawn")
         queue = ctx.Queue()

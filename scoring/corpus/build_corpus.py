@@ -7,7 +7,11 @@ split by index: entries 3, 7, 11, ... are used only in held-out calls, the rest 
 calls, so a held-out call never reuses a training sentence template. Names, companies and due
 expressions are shared vocabulary.
 
+A third part, calibration.jsonl, is composed from the held-out bank entries with its own seed (no
+call equal to a held-out call); training fits only the probability temperature on it.
+
 Usage: python -m callqa.scoring.corpus.build_corpus [--out DIR] [--train-per-class N] [--heldout-per-class N]
+       [--calibration-per-class N]
 """
 
 from __future__ import annotations
@@ -41,7 +45,11 @@ OUTCOME_WEIGHTS: dict[str, dict[str, float]] = {
     # Spam has no sales outcome: a manager hanging up on a robot is not a client's refusal.
     "spam": {"none": 1.0},
 }
-SEEDS = {"train": 20251, "heldout": 90517}
+SEEDS = {"train": 20251, "heldout": 90517, "calibration": 31337}
+# Which half of the split banks each part draws from: calibration calls are composed from the
+# held-out entries (with their own seed), so the temperature is fitted on phrasings the model
+# never saw, and temperature scaling cannot change a held-out prediction (argmax).
+BANK_PART = {"train": "train", "heldout": "heldout", "calibration": "heldout"}
 SHARED_KEYS = {"companies", "job", "supplier"}
 _PHONETIC = {"о": "а", "а": "о", "е": "и", "и": "е", "т": "д", "д": "т", "з": "с", "с": "з", "б": "п", "в": "ф"}
 
@@ -286,7 +294,7 @@ class CallBuilder:
         variant = self.rng.random()
         if variant < 0.45:
             opens = C.UPSELL_OUTBOUND_OPEN if self.chance(0.6) else C.UPSELL_SIGNALS_MANAGER
-            intro = self.pick(opens) + " " if self.chance(0.8) else ""
+            intro = self.pick(opens) + " " if self.chance(0.9) else ""
             self.opening_outbound(intro + self.pick(self.ind["upsell_offer"]))
             self.say("client", self.pick(C.UPSELL_INTEREST_CLIENT))
         elif variant < 0.75:
@@ -313,6 +321,15 @@ class CallBuilder:
         self.farewell()
 
     def service(self, outcome: str) -> None:
+        if outcome == "none" and self.chance(0.2):  # a quick question of an existing client
+            q, a = self.pick(C.SERVICE_QUICK_QA)
+            self.say("manager", self.pick(C.GREET_INBOUND))
+            self.say("client", q)
+            self.say("manager", a)
+            self.say("client", self.pick(C.SERVICE_RESOLVED_CLIENT + C.ACK_CLIENT))
+            if self.chance(0.5):
+                self.farewell()
+            return
         generic = self.chance(0.35)
         issue = self.pick((C.SERVICE_GENERIC_ISSUES + C.SERVICE_MORE_ISSUES) if generic else self.ind["service_issue"])
         if outcome == "refusal":  # cancelling: the client declines a retention offer
@@ -340,6 +357,10 @@ class CallBuilder:
         if outcome == "none":
             self.say("manager", self.pick(C.SERVICE_RESOLVED_MANAGER))
             self.say("client", self.pick(C.SERVICE_RESOLVED_CLIENT))
+        elif outcome == "refusal":
+            self.say("manager", self.pick(C.SERVICE_CANCEL_RETENTION, shared=True))
+            self.say("client", self.pick(C.REFUSAL_MORE_CLIENT))
+            self.say("manager", "Хорошо, пришлите заявление, оформим расторжение.")
         elif outcome == "callback":
             self.callback(client_asks=self.chance(0.2))
         elif outcome == "next_step":
@@ -349,10 +370,6 @@ class CallBuilder:
             else:
                 self.say("manager", self.pick(C.NEXT_STEP_CONCRETE))
                 self.say("client", self.pick(C.NEXT_STEP_CLIENT_AGREE))
-        elif outcome == "refusal":
-            self.say("manager", self.pick(C.SERVICE_CANCEL_RETENTION, shared=True))
-            self.say("client", self.pick(C.REFUSAL_MORE_CLIENT))
-            self.say("manager", "Хорошо, пришлите заявление, оформим расторжение.")
         else:
             raise ValueError(f"service calls have no outcome {outcome!r}")
         self.farewell()
@@ -493,14 +510,16 @@ class CallBuilder:
         return record
 
 
-def generate(part: str, per_class: int, seed: int | None = None) -> list[dict[str, Any]]:
-    """Generate ``per_class`` calls of each class for split ``part`` ("train" or "heldout")."""
+def generate(part: str, per_class: int, seed: int | None = None,
+             exclude: set[str] | None = None) -> list[dict[str, Any]]:
+    """Generate ``per_class`` calls of each class for split ``part`` ("train", "heldout" or
+    "calibration"); calls whose text is in ``exclude`` are skipped."""
     if part not in SEEDS:
         raise ValueError(f"part {part!r} is not one of: {', '.join(SEEDS)}")
-    builder = CallBuilder(part, SEEDS[part] if seed is None else seed)
+    builder = CallBuilder(BANK_PART[part], SEEDS[part] if seed is None else seed)
     main, extra = sorted(MAIN_INDUSTRIES), sorted(EXTRA_INDUSTRIES)
     records: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen: set[str] = set(exclude or ())
     n = 0
     for call_class in CLASSES:
         weights = OUTCOME_WEIGHTS[call_class]
@@ -514,7 +533,7 @@ def generate(part: str, per_class: int, seed: int | None = None) -> list[dict[st
             industry = pool[(made + attempts) % len(pool)] if attempts % 3 else builder.rng.choice(pool)
             outcome = builder.rng.choices(list(weights), weights=list(weights.values()))[0]
             record = builder.build(f"{part}-{n:04d}", industry, call_class, outcome)
-            key = " | ".join(t["text"] for t in record["turns"])
+            key = call_key(record)
             if key in seen or not 3 <= len(record["turns"]) <= 30:
                 continue
             seen.add(key)
@@ -523,6 +542,11 @@ def generate(part: str, per_class: int, seed: int | None = None) -> list[dict[st
             n += 1
     builder.rng.shuffle(records)
     return records
+
+
+def call_key(record: dict[str, Any]) -> str:
+    """The call's text, turn by turn: two calls with the same key are duplicates."""
+    return " | ".join(t["text"] for t in record["turns"])
 
 
 def write_jsonl(records: list[dict[str, Any]], path: Path) -> None:
@@ -535,12 +559,17 @@ def write_jsonl(records: list[dict[str, Any]], path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
-    parser.add_argument("--train-per-class", type=int, default=300)
+    parser.add_argument("--train-per-class", type=int, default=500)
     parser.add_argument("--heldout-per-class", type=int, default=50)
+    parser.add_argument("--calibration-per-class", type=int, default=50)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for part, per_class in (("train", args.train_per_class), ("heldout", args.heldout_per_class)):
-        records = generate(part, per_class)
+    heldout_texts: set[str] = set()
+    for part, per_class in (("train", args.train_per_class), ("heldout", args.heldout_per_class),
+                            ("calibration", args.calibration_per_class)):
+        records = generate(part, per_class, exclude=heldout_texts if part == "calibration" else None)
+        if part == "heldout":
+            heldout_texts = {call_key(r) for r in records}
         write_jsonl(records, args.out / f"{part}.jsonl")
         turns = [len(r["turns"]) for r in records]
         logger.info(

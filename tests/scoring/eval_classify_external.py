@@ -2,8 +2,9 @@
 
 Run: .venv/bin/python tests/scoring/eval_classify_external.py [--model DIR] [--demo-db PATH]
 
-1. ``scoring/corpus/unseen_handwritten.jsonl``: calls written freely by hand (not from the phrase
-   banks or the generator), labelled, never trained on: the honest generalisation estimate.
+1. ``scoring/corpus/unseen_handwritten.jsonl`` and ``unseen_blind.jsonl``: calls written freely by
+   hand (not from the phrase banks or the generator), labelled, never trained on. The first was
+   looked at while v2 was built; the blind one was scored once: the honest generalisation estimate.
 2. The bundled demo (``demo/scripts/*.yaml`` expected class/outcome): the scripted turns, and, with
    ``--demo-db`` (a callqa SQLite database after ``callqa demo``), the real ASR transcripts of the
    synthesised recordings. Reported only; never trained on.
@@ -18,10 +19,11 @@ from pathlib import Path
 
 import yaml
 from callqa.scoring.classify import DEFAULT_CORPUS_DIR, evaluate, load_corpus, load_default_classifier
-from callqa.scoring.features import CallDocument
+from callqa.scoring.features import CallDocument, document_from_record
 
 REPO = Path(__file__).resolve().parents[2]
-UNSEEN = DEFAULT_CORPUS_DIR / "unseen_handwritten.jsonl"
+# Development check (looked at while building v2) and the blind check (scored once, for the card).
+UNSEEN_FILES = (DEFAULT_CORPUS_DIR / "unseen_handwritten.jsonl", DEFAULT_CORPUS_DIR / "unseen_blind.jsonl")
 
 
 def _demo_expected() -> dict[str, dict]:
@@ -60,15 +62,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--demo-db", type=Path, default=None)
+    parser.add_argument("--unseen", type=Path, action="append", help="labelled JSONL (default: the shipped unseen sets)")
+    parser.add_argument("--verbose", action="store_true", help="print every unseen call")
     args = parser.parse_args()
     clf = load_default_classifier(args.model)
     print(f"model: {clf.model_version}")
-    report = evaluate(clf, load_corpus(UNSEEN))
-    print(f"unseen hand-written ({report.n_calls} calls): class macro-F1 {report.call_class.macro_f1:.3f} "
-          f"(accuracy {report.call_class.accuracy:.3f}); outcome macro-F1 {report.outcome.macro_f1:.3f} "
-          f"(accuracy {report.outcome.accuracy:.3f}); callback due exact {report.callback_due_accuracy}")
-    for target in (report.call_class, report.outcome):
-        print("  confusion", target.labels, target.confusion)
+    for path in args.unseen or [p for p in UNSEEN_FILES if p.is_file()]:
+        records = load_corpus(path)
+        report = evaluate(clf, records)
+        print(f"{path.name} ({report.n_calls} calls): class macro-F1 {report.call_class.macro_f1:.3f} "
+              f"(accuracy {report.call_class.accuracy:.3f}, ECE {report.class_ece}); outcome macro-F1 "
+              f"{report.outcome.macro_f1:.3f} (accuracy {report.outcome.accuracy:.3f}, ECE {report.outcome_ece}); "
+              f"callback due exact {report.callback_due_accuracy}")
+        for target in (report.call_class, report.outcome):
+            print("  confusion", target.labels, target.confusion)
+        if args.verbose:
+            _report(f"{path.name}, per call", clf, [
+                (r["id"], document_from_record(r), {"class": r["call_class"], "outcome": r["outcome"]}) for r in records])
     demo = _demo_expected()
     _report("demo scripts (scripted text)", clf, [
         (k, CallDocument(tuple((t["role"], t["text"]) for t in v["turns"])), v["expected"]) for k, v in demo.items()])

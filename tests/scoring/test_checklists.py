@@ -154,4 +154,4 @@ def test_trigger_needs_an_answer() -> None:
                 trigger: [дорого]
                 forbidden: [это ваши проблемы]
     """)
-    assert errors[0][0] == 7 and "trigger needs patterns or regex" in errors[0][1]
+    assert errors[0][0] == 7 and "trigger needs patterns, regex or topics" in errors[0][1]

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from callqa.scoring.corpus.build_corpus import generate, split_bank
+from callqa.scoring.corpus.build_corpus import call_key, generate, split_bank
 from callqa.scoring.dates import find_due_expression
 
 from callqa.types import CALL_CLASSES, OUTCOMES
@@ -76,6 +76,27 @@ def test_asr_noise_is_present(train: list[dict]) -> None:
 def test_generator_is_deterministic_and_matches_shipped_files(heldout: list[dict]) -> None:
     again = generate("heldout", per_class=len(heldout) // len(CALL_CLASSES))
     assert again == heldout
+
+
+def test_calibration_split_is_separate(heldout: list[dict]) -> None:
+    """calibration.jsonl: held-out phrasings, own seed, no call equal to a held-out or training call."""
+    calib = _read("calibration.jsonl")
+    assert len(calib) >= 200 and set(Counter(r["call_class"] for r in calib)) == set(CALL_CLASSES)
+    texts = {call_key(r) for r in heldout} | {call_key(r) for r in _read("train.jsonl")}
+    assert not texts & {call_key(r) for r in calib}
+    assert not {r["id"] for r in calib} & {r["id"] for r in heldout}
+
+
+def test_unseen_handwritten_set_is_labelled_and_not_generated() -> None:
+    """The hand-written check sets share no turn of 6+ words with the generated corpus."""
+    generated = {t["text"].lower() for name in ("train.jsonl", "heldout.jsonl", "calibration.jsonl")
+                 for r in _read(name) for t in r["turns"]}
+    for name in ("unseen_handwritten.jsonl", "unseen_blind.jsonl"):
+        records = _read(name)
+        assert all(r["call_class"] in CALL_CLASSES and r["outcome"] in OUTCOMES for r in records)
+        long_turns = [t["text"].lower() for r in records for t in r["turns"] if len(t["text"].split()) >= 6]
+        assert long_turns and not any(t in generated for t in long_turns)
+    assert len(_read("unseen_handwritten.jsonl")) >= 40
 
 
 def test_split_bank_is_disjoint() -> None:
