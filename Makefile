@@ -42,3 +42,19 @@ lint: venv-test
 
 clean-demo:
 	rm -rf $(DEMO_DATA)
+
+## Optional pyannote.audio 4 diarization backend: its own pinned venv (torch 2.9.1 + torchaudio 2.9.1,
+## about 7 GB, CUDA build that runs on CPU), then its tests on a locally built pipeline.
+PYANNOTE_VENV ?= .venv-pyannote
+.PHONY: test-pyannote
+
+$(PYANNOTE_VENV)/.installed: requirements/pyannote.txt
+	$(PYTHON) -m venv $(PYANNOTE_VENV)
+	$(PYANNOTE_VENV)/bin/pip install -q --upgrade pip wheel
+	$(PYANNOTE_VENV)/bin/pip install -q -r requirements/pyannote.txt
+	# callqa without its own pins (pyproject pins torch==2.13.0); its deps are in the requirements file
+	$(PYANNOTE_VENV)/bin/pip install -q -e . --no-deps
+	touch $@
+
+test-pyannote: $(PYANNOTE_VENV)/.installed system-deps
+	CALLQA_REQUIRE_PYANNOTE=1 $(PYANNOTE_VENV)/bin/python -m pytest -q -m pyannote tests/asr/test_pyannote_backend.py

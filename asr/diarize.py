@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 from callqa.asr.options import DiarizeOptions
@@ -278,8 +279,19 @@ def diarize_embedded(samples: np.ndarray, options: DiarizeOptions, *, vad_probs:
     return resegment(regions, spans, embeddings, centroids, options)
 
 
+def _is_local_path(model: str) -> bool:
+    """True when ``model`` names a file or folder rather than a hub id such as ``owner/name``."""
+    return (Path(model).expanduser().exists() or model.startswith(("/", "./", "../", "~", "\\"))
+            or model.endswith((".yaml", ".yml")) or (len(model) > 1 and model[1] == ":"))
+
+
 @functools.lru_cache(maxsize=2)
 def _load_pyannote(model: str, token: str | None, device: str):  # pragma: no cover - optional extra
+    """Load (once per model, token and device) a pyannote.audio pipeline.
+
+    ``model`` is a local ``config.yaml``, a folder holding one (``$model/...`` entries in it are
+    resolved against that folder), or a hub id (``pyannote/speaker-diarization-community-1``).
+    """
     try:
         from pyannote.audio import Pipeline
     except ImportError as exc:
@@ -287,10 +299,20 @@ def _load_pyannote(model: str, token: str | None, device: str):  # pragma: no co
             "diarization backend 'pyannote' needs pyannote.audio: pip install 'callqa[pyannote]' "
             "(or use backend 'embedded')"
         ) from exc
+    checkpoint: str | Path = model
+    if _is_local_path(model):
+        checkpoint = Path(model).expanduser()
+        if checkpoint.is_dir() and not (checkpoint / "config.yaml").is_file():
+            raise ValueError(f"pyannote pipeline folder {str(checkpoint)!r} has no config.yaml")
     try:
-        pipeline = Pipeline.from_pretrained(model, token=token)
-    except TypeError:
-        pipeline = Pipeline.from_pretrained(model, use_auth_token=token)
+        try:
+            pipeline = Pipeline.from_pretrained(checkpoint, token=token)
+        except TypeError as exc:  # pyannote.audio 3.x spells the token use_auth_token
+            if "token" not in str(exc):
+                raise
+            pipeline = Pipeline.from_pretrained(checkpoint, use_auth_token=token)
+    except (OSError, KeyError) as exc:
+        raise ValueError(f"pyannote pipeline {model!r} could not be loaded: {exc}") from exc
     if pipeline is None:
         raise ValueError(f"pyannote pipeline {model!r} could not be loaded (gated model without a token?)")
     if device != "cpu":
@@ -300,21 +322,52 @@ def _load_pyannote(model: str, token: str | None, device: str):  # pragma: no co
     return pipeline
 
 
+def _pyannote_annotation(output):  # pragma: no cover - optional extra
+    """The Annotation to turn into turns: pyannote 4's overlap-free ``exclusive_speaker_diarization``
+    (meant for aligning with a transcript), else its ``speaker_diarization``, else a 3.x Annotation."""
+    for name in ("exclusive_speaker_diarization", "speaker_diarization"):
+        annotation = getattr(output, name, None)
+        if annotation is not None:
+            return annotation
+    return output
+
+
 def diarize_pyannote(samples: np.ndarray, options: DiarizeOptions, sample_rate_hz: int = 16_000) -> list[Turn]:
-    """Diarization with a pyannote.audio pipeline (local path or hub id + token)."""
+    """Diarization with a pyannote.audio pipeline (local path or hub id + token).
+
+    Returns:
+        Time-ordered, overlap-free turns clipped to the signal, speakers ``S0``, ``S1``... by first
+        appearance.
+
+    Raises:
+        ValueError: no ``pyannote_model``, a local path that does not exist, pyannote.audio not
+            installed, a pipeline that cannot be loaded, or samples that are not a 1-D array.
+    """
     if not options.pyannote_model:
         raise ValueError("diarization backend 'pyannote' needs pyannote_model (a local path or a hub id)")
-    pipeline = _load_pyannote(options.pyannote_model, options.pyannote_token, _encoder_device(options.device))
+    model = options.pyannote_model
+    if _is_local_path(model) and not Path(model).expanduser().exists():
+        raise ValueError(f"pyannote pipeline {model!r} not found: give a local config.yaml, a folder holding "
+                         "one, or a hub id with pyannote_token")
+    samples = np.asarray(samples)
+    if samples.ndim != 1:
+        raise ValueError(f"diarization expects mono samples of shape (n_samples,), got {samples.shape}")
+    pipeline = _load_pyannote(model, options.pyannote_token, _encoder_device(options.device))
+    duration_s = samples.shape[0] / sample_rate_hz
+    if samples.shape[0] == 0:
+        return []
     import torch  # pragma: no cover - optional extra
 
     waveform = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None, :]
     kwargs = {"num_speakers": options.num_speakers} if options.num_speakers else {"max_speakers": options.max_speakers}
     output = pipeline({"waveform": waveform, "sample_rate": sample_rate_hz}, **kwargs)
-    annotation = getattr(output, "speaker_diarization", output)
+    annotation = _pyannote_annotation(output)
     labels: dict[str, int] = {}
     turns = []
     for segment, _, label in annotation.itertracks(yield_label=True):
-        turns.append((float(segment.start), float(segment.end), labels.setdefault(label, len(labels))))
+        start_s, end_s = max(0.0, float(segment.start)), min(duration_s, float(segment.end))
+        if end_s > start_s:
+            turns.append((start_s, end_s, labels.setdefault(label, len(labels))))
     turns.sort()
     return _finalise(turns, 0.0)
 

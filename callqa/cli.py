@@ -364,12 +364,15 @@ def worker(
 def serve(
     host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
-    workers: Annotated[int, typer.Option(help="Uvicorn worker processes")] = 1,
+    workers: Annotated[int, typer.Option(help="Uvicorn worker processes (one per core)")] = 1,
 ) -> None:
     """Serve the REST API (/api/v1, docs at /docs) and the web UI."""
     import uvicorn
 
-    uvicorn.run("callqa.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "callqa.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+        http="httptools", loop="uvloop", access_log=False,
+    )
 
 
 @webhooks_app.command("retry")

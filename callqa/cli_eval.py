@@ -88,7 +88,8 @@ def eval_asr(
             seconds[(condition, "bare")] += t1 - t0
             seconds[(condition, "ours")] += t2 - t1
         if i % 10 == 0:
-            console.print(f"{i}/{len(rows)} utterances", style="dim")
+            running = ", ".join(f"{c} {s} {corpus_wer(items):.3f}" for (c, s), items in pairs.items())
+            console.print(f"{i}/{len(rows)} utterances, WER so far: {running}", style="dim")
     table = Table(title=f"WER on cv-ru-100 ({len(rows)} utterances, {audio_s / 60:.1f} min), model {resolved.name} "
                         f"({resolved.source}, {runtime.device}/{runtime.compute_type}, beam {options.beam_size})")
     for column in ("condition", "system", "WER", "x real time"):

@@ -23,7 +23,8 @@ from sklearn.preprocessing import StandardScaler
 from callqa.types import Transcript
 
 __all__ = [
-    "CallDocument", "DialogueFeatures", "WeightedScaler", "char_ngram_analyzer", "closing_analyzer", "closing_lemma",
+    "CallDocument", "DialogueFeatures", "WeightedScaler", "char_ngram_analyzer", "client_closing_analyzer",
+    "closing_analyzer", "closing_lemma",
     "document_from_record",
     "document_from_transcript", "lemma", "lemma_analyzer", "opening_analyzer", "tokenize",
 ]
@@ -35,6 +36,7 @@ _OPENING_TOKENS = 40   # lemmas of the first turns, marked "B:" (why the call ha
 _CLOSING_TOKENS = 80   # lemmas of the last turns (how it ended)
 _CLOSING_SHARE = 0.4   # share of the turns that count as the closing
 _CLOSING_MIN_TURNS = 3
+_CLIENT_CLOSING_TOKENS = 40
 _VALID_ROLES = ("manager", "client", "unknown")
 _VALID_ROLE_SET = frozenset(_VALID_ROLES)
 
@@ -174,6 +176,15 @@ def _regions(doc: CallDocument) -> tuple[list[str], list[str]]:
     return list(lemmas[:n_open]), [closing_lemma(t) for t in tokens[len(tokens) - n_close:]]
 
 
+def _client_closing(doc: CallDocument) -> list[str]:
+    """Closing lemmas (as in :func:`_regions`) of the client's turns only: the client's own decision
+    ("нет, не интересует", "давайте оформлять") weighs apart from the manager's polite reply.
+    Empty when roles are unknown."""
+    n_turns = max(_CLOSING_MIN_TURNS, math.ceil(_CLOSING_SHARE * len(doc.turns)))
+    tokens = [t for role, toks in doc.turn_tokens[-n_turns:] if role == "client" for t in toks]
+    return [closing_lemma(t) for t in tokens[len(tokens) - min(len(tokens), _CLIENT_CLOSING_TOKENS):]]
+
+
 def _uni_bi(seq: Sequence[str]) -> list[str]:
     return list(seq) + [f"{a} {b}" for a, b in zip(seq, seq[1:], strict=False)]
 
@@ -197,6 +208,11 @@ def closing_analyzer(doc: CallDocument) -> list[str]:
 def _word_ngrams(token: str) -> tuple[str, ...]:
     padded = f" {token} "
     return tuple(padded[i:i + n] for n in (3, 4, 5) for i in range(len(padded) - n + 1))
+
+
+def client_closing_analyzer(doc: CallDocument) -> list[str]:
+    """Lemma unigrams and bigrams of the client's turns in the closing."""
+    return _uni_bi(_client_closing(doc))
 
 
 def char_ngram_analyzer(doc: CallDocument) -> list[str]:

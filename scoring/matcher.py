@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
 
-from callqa.types import Transcript
+from callqa.types import Segment, Transcript
 
 from .checklist import _PLACEHOLDER_RE, AppliesTo, Checklist, ChecklistItem, Stage, TimeWindow
 from .scorecard import Evidence, ItemVerdict
@@ -33,9 +33,11 @@ logger = logging.getLogger(__name__)
 MIN_FUZZY_LEN = 5  # shorter words must match exactly: fuzzy matching of short words is mostly noise
 QUOTE_CHARS = 240
 _NEIGHBOUR_CACHE_MAX = 200_000
-# In a phrase of several words one garbled word may score this much under the item's fuzzy ratio
-# if the phrase's mean score still reaches it ("как вам выброщаться" for "как к вам обращаться").
+# In a phrase of three or more words one garbled word may score this much under the item's fuzzy
+# ratio if the phrase's mean score still reaches it ("как вам выброщаться" for "как к вам обращаться");
+# two-word phrases get no slack ("пришлю вам" must not pass for "приглашаю вас").
 PHRASE_WORD_SLACK = 10
+SLACK_MIN_WORDS = 3
 # A company name is also compared letters-only with 1-3 adjacent transcript words run together
 # (ASR splits and merges names: "Денталюкс", "опрокат" for "ТехПрокат"); ratio needed:
 COMPANY_FUZZY = 75
@@ -60,7 +62,8 @@ QUESTION_LEAD_WORDS = frozenset({"а", "и", "но", "ну", "вот", "тогд
                                  "скажите", "подскажите", "уточните", "слушайте", "простите", "извините"})
 # "как раз", "как только", "что касается": conjunctions, not questions.
 _NOT_QUESTION_NEXT = {"как": frozenset({"раз", "только", "и", "будто", "правило", "минимум", "максимум",
-                                         "обычно", "всегда", "договаривались", "договорились"}),
+                                         "обычно", "всегда", "договаривались", "договорились", "положено",
+                                         "видите", "видно", "говорится", "известно", "принято"}),
                       "что": frozenset({"касается", "ж"})}
 
 
@@ -141,6 +144,8 @@ class CallIndex:
         self._streams: dict[str, TokenStream] = {}
         self.duration_s = max(transcript.duration_s, last_end)
         self._pid_maps: dict[tuple[int, str], dict[int, dict[int, float]]] = {}
+        self._pid_present: dict[tuple[int, str], set[int]] = {}
+        self._role_segments: dict[str, list[tuple[int, Segment, str]]] = {}
         self._lemma_maps: dict[tuple[str, str, int], dict[int, float]] = {}
         self._norm_texts: list[str] | None = None
         self.semantic_cache: dict[Any, Any] = {}
@@ -193,36 +198,26 @@ class CallIndex:
             return stream
         n = len(stream.lemmas)
         lemmas, surface, marks, segs = stream.lemmas, stream.surface, stream.marks, stream.segments
-        sentence_of = [0] * n
+        starts, ends, roles = stream.starts, stream.ends, self.segment_roles
+        speakers = [s.speaker for s in self.segments]
+        # Sentence starts: after a sentence mark, or at a segment change with a long pause, another
+        # party in between or another speaker.
+        cuts = [pos for pos in range(1, n) if marks[pos - 1] >= MARK_SENTENCE or (
+            segs[pos] != segs[pos - 1] and (
+                segs[pos] > segs[pos - 1] + 1 or starts[pos] - ends[pos - 1] > SENTENCE_GAP_S
+                or speakers[segs[pos]] != speakers[segs[pos - 1]] or roles[segs[pos]] != roles[segs[pos - 1]]))]
+        sentence_of: list[int] = []
         question_start = [-1] * n
         sentence_end: list[int] = []
-        speakers = [s.speaker for s in self.segments]
-        first = 0
-        for pos in range(n + 1):
-            boundary = pos == n
-            if not boundary and pos > first:
-                prev = pos - 1
-                if marks[prev] >= MARK_SENTENCE:
-                    boundary = True
-                elif segs[pos] != segs[prev] and (
-                        segs[pos] > segs[prev] + 1 or stream.starts[pos] - stream.ends[prev] > SENTENCE_GAP_S
-                        or speakers[segs[pos]] != speakers[segs[prev]]
-                        or self.segment_roles[segs[pos]] != self.segment_roles[segs[prev]]):
-                    boundary = True
-            if not boundary:
+        for first, nxt in zip([0, *cuts], [*cuts, n], strict=True):
+            if nxt <= first:
                 continue
-            last = pos - 1
-            if last >= first:
-                number = len(sentence_end)
-                sentence_end.append(last)
-                for p in range(first, last + 1):
-                    sentence_of[p] = number
-                start = first if marks[last] == MARK_QUESTION else _question_opening(
-                    lemmas, surface, marks, first, last)
-                if start >= 0:
-                    for p in range(start, last + 1):
-                        question_start[p] = start
-            first = pos
+            last = nxt - 1
+            sentence_end.append(last)
+            sentence_of.extend([len(sentence_end) - 1] * (nxt - first))
+            start = first if marks[last] == MARK_QUESTION else _question_opening(lemmas, surface, marks, first, last)
+            if start >= 0:
+                question_start[start:nxt] = [start] * (nxt - start)
         stream.sentence_of, stream.question_start, stream.sentence_end = sentence_of, question_start, sentence_end
         return stream
 
@@ -257,7 +252,26 @@ class CallIndex:
                         if score > target.get(pos, 0.0):
                             target[pos] = score
         self._pid_maps[key] = out
+        self._pid_present[key] = set(out)
         return out
+
+    def pid_present(self, role: str) -> set[int]:
+        """Ids of the pattern words a role said (the keys of :meth:`pid_map`)."""
+        key = (VOCABULARY.generation, role)
+        found = self._pid_present.get(key)
+        if found is None:
+            self.pid_map(role)
+            found = self._pid_present[key]
+        return found
+
+    def role_segments(self, role: str) -> list[tuple[int, Segment, str]]:
+        """``(index, segment, normalised text)`` of a role's segments ("any": all)."""
+        found = self._role_segments.get(role)
+        if found is None:
+            found = self._role_segments[role] = [
+                (i, s, t) for i, (s, r, t) in enumerate(zip(self.segments, self.segment_roles, self.norm_texts,
+                                                            strict=True)) if role == "any" or r == role]
+        return found
 
     def lemma_map(self, role: str, lem: str, threshold: int) -> dict[int, float]:
         """Positions of one (context-filled) lemma in a role's stream, with fuzzy scores."""
@@ -281,12 +295,14 @@ class CallIndex:
         """A company name said with ASR merges or splits: the name letters-only against 1-3 adjacent
         words of one segment run together (``COMPANY_FUZZY`` ratio, at least
         ``COMPANY_MIN_LENGTH_SHARE`` of the name's length). Returns (first, last position, score)."""
-        squashed = "".join(tokenize(name))
+        squashed = _squashed(name)
         if len(squashed) < MIN_FUZZY_LEN:
             return None
         stream = self.stream(role)
         starts, ends, segs, surface = stream.starts, stream.ends, stream.segments, stream.surface
-        min_len = COMPANY_MIN_LENGTH_SHARE * len(squashed)
+        min_len, max_len = COMPANY_MIN_LENGTH_SHARE * len(squashed), 1.3 * len(squashed)
+        candidates: list[str] = []
+        spans: list[tuple[int, int]] = []
         for p0 in range(len(surface)):
             if window is not None and window.first_s is not None and starts[p0] > window.first_s:
                 break
@@ -297,14 +313,36 @@ class CallIndex:
                 if segs[p1] != segs[p0]:
                     break
                 joined += surface[p1]
-                if len(joined) < min_len:
-                    continue
-                score = fuzz.ratio(squashed, joined)
-                if score >= COMPANY_FUZZY and in_window(starts[p0], ends[p1], window, self.duration_s):
-                    return p0, p1, float(score)
-                if len(joined) > len(squashed) * 1.3:
+                if len(joined) > max_len:
                     break
-        return None
+                if len(joined) >= min_len and in_window(starts[p0], ends[p1], window, self.duration_s):
+                    candidates.append(joined)
+                    spans.append((p0, p1))
+        found = process.extract(squashed, candidates, scorer=fuzz.ratio, score_cutoff=COMPANY_FUZZY, limit=None)
+        if not found:
+            return None
+        _, score, at = min(found, key=lambda hit: hit[2])  # the earliest
+        return spans[at][0], spans[at][1], float(score)
+
+
+_ESCAPE_RE = re.compile(r"\\.")
+
+
+def _compile_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a checklist regex for lower-cased text. IGNORECASE (several times slower on Cyrillic)
+    is only needed when the pattern has upper-case letters outside escapes such as ``\\D``."""
+    literal = _ESCAPE_RE.sub("", pattern)
+    return re.compile(pattern, re.IGNORECASE if literal != literal.lower() else 0)
+
+
+@lru_cache(maxsize=1024)
+def _squashed(name: str) -> str:
+    return "".join(tokenize(name))
+
+
+@lru_cache(maxsize=4096)
+def _template_tokens(text: str) -> tuple[str, ...]:
+    return tuple(lemma(t) for t in tokenize(text))
 
 
 def _question_opening(lemmas: list[str], surface: list[str], marks: list[int], first: int, last: int) -> int:
@@ -337,6 +375,7 @@ class CompiledPhrase:
     text: str
     pids: tuple[int, ...] = ()
     template: bool = False
+    pid_set: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -427,8 +466,8 @@ class CompiledChecklist:
                 item=item,
                 patterns=tuple(self._phrase(p) for p in item.patterns),
                 forbidden=tuple(self._phrase(p) for p in item.forbidden),
-                regex=tuple(re.compile(r, re.IGNORECASE) for r in item.regex),
-                forbidden_regex=tuple(re.compile(r, re.IGNORECASE) for r in item.forbidden_regex),
+                regex=tuple(_compile_regex(r) for r in item.regex),
+                forbidden_regex=tuple(_compile_regex(r) for r in item.forbidden_regex),
                 threshold=threshold,
                 trigger=tuple(self._phrase(p) for p in item.trigger),
                 topics=tuple(tuple(tuple(VOCABULARY.intern(lemma(w), w) for w in slot) for slot in topic)
@@ -442,7 +481,8 @@ class CompiledChecklist:
     def _phrase(text: str) -> CompiledPhrase:
         if _PLACEHOLDER_RE.search(text):
             return CompiledPhrase(text=text, template=True)
-        return CompiledPhrase(text=text, pids=tuple(VOCABULARY.intern(lemma(t), t) for t in tokenize(text)))
+        pids = tuple(VOCABULARY.intern(lemma(t), t) for t in tokenize(text))
+        return CompiledPhrase(text=text, pids=pids, pid_set=frozenset(pids))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -505,18 +545,23 @@ def applies(applies_to: AppliesTo, context: CallContext, call_class: str | None,
 
 def expand_template(text: str, context: CallContext) -> list[str]:
     """Fill ``{company}`` / ``{manager_name}``; no result when the context lacks the value."""
-    values: dict[str, list[str]] = {"company": [c for c in context.company_names if c.strip()]}
+    return list(_expand(text, context.company_names, context.manager_name))
+
+
+@lru_cache(maxsize=4096)
+def _expand(text: str, company_names: tuple[str, ...], manager_name: str | None) -> tuple[str, ...]:
+    values: dict[str, list[str]] = {"company": [c for c in company_names if c.strip()]}
     names = []
-    if context.manager_name and context.manager_name.strip():
-        names.append(context.manager_name.strip())
-        first = context.manager_name.split()[0]
+    if manager_name and manager_name.strip():
+        names.append(manager_name.strip())
+        first = manager_name.split()[0]
         if first != names[0]:
             names.append(first)
     values["manager_name"] = names
     out = [text]
     for name in set(_PLACEHOLDER_RE.findall(text)):
         out = [t.replace("{" + name + "}", v) for t in out for v in values.get(name, [])]
-    return out
+    return tuple(out)
 
 
 def _find_sequence(maps: list[dict[int, float]], stream: TokenStream, threshold: int, max_gap: int,
@@ -524,25 +569,28 @@ def _find_sequence(maps: list[dict[int, float]], stream: TokenStream, threshold:
                    after_s: float = 0.0, slack: int = PHRASE_WORD_SLACK) -> tuple[int, int, float] | None:
     """First occurrence of a token sequence (each token a position->score map) in a stream.
 
-    A one-word phrase needs ``threshold``; in a longer phrase each word needs ``threshold - slack``
-    and the words' mean score ``threshold``. Returns (first position, last position, mean score).
+    Each word needs ``threshold``, except that in a phrase of ``SLACK_MIN_WORDS`` or more words one
+    word may score down to ``threshold - slack`` when the words' mean score reaches ``threshold``.
+    Returns (first position, last position, mean score).
     """
     if not maps or any(not m for m in maps):
         return None
-    floor = threshold - slack
+    floor = threshold - slack if len(maps) >= SLACK_MIN_WORDS else threshold
     starts, ends = stream.starts, stream.ends
     if len(maps) == 1:  # one-word phrase: the earliest admissible position
-        for p0 in sorted(maps[0]):
-            score = maps[0][p0]
-            if score >= threshold and starts[p0] >= after_s and in_window(starts[p0], ends[p0], window, duration_s):
-                return p0, p0, score
-        return None
+        best: int | None = None
+        for p0, score in maps[0].items():
+            if score >= threshold and (best is None or p0 < best) and starts[p0] >= after_s \
+                    and in_window(starts[p0], ends[p0], window, duration_s):
+                best = p0
+        return None if best is None else (best, best, maps[0][best])
     for p0 in sorted(p for p, s in maps[0].items() if s >= floor):
         if window is not None and window.first_s is not None and starts[p0] > window.first_s:
             break  # positions are time-ordered: nothing later can be inside the window
         if starts[p0] < after_s:
             continue
         cur, total, ok = p0, maps[0][p0], True
+        weak = int(total < threshold)
         for token_map in maps[1:]:
             nxt = None
             for q in range(cur + 1, cur + 2 + max_gap):
@@ -553,9 +601,9 @@ def _find_sequence(maps: list[dict[int, float]], stream: TokenStream, threshold:
             if nxt is None or starts[nxt] - ends[cur] > max_gap_s:
                 ok = False
                 break
-            cur, total = nxt, total + s
+            cur, total, weak = nxt, total + s, weak + (s < threshold)
         mean = total / len(maps)
-        if ok and mean >= threshold and in_window(starts[p0], ends[cur], window, duration_s):
+        if ok and weak <= 1 and mean >= threshold and in_window(starts[p0], ends[cur], window, duration_s):
             return p0, cur, mean
     return None
 
@@ -612,18 +660,18 @@ class ItemMatcher:
             return None
         max_gap = self.compiled.checklist.max_gap
         pid_map = self.index.pid_map(role)
+        present = self.index.pid_present(role)
         best: tuple[int, int, float, str] | None = None
         for phrase in phrases:
+            if not phrase.template and not phrase.pid_set.issubset(present):
+                continue  # some word of the phrase is never said: the usual, cheap case
             if phrase.template:
                 candidates = [
-                    (text, [self.index.lemma_map(role, lemma(t), threshold - slack) for t in tokenize(text)])
+                    (text, [self.index.lemma_map(role, lem, threshold - slack) for lem in _template_tokens(text)])
                     for text in expand_template(phrase.text, self.context)
                 ]
             else:
-                maps = [pid_map.get(pid) for pid in phrase.pids]
-                if None in maps:  # some word of the phrase is never said: the usual, cheap case
-                    continue
-                candidates = [(phrase.text, maps)]  # type: ignore[list-item]
+                candidates = [(phrase.text, [pid_map[pid] for pid in phrase.pids])]
             for text, maps in candidates:
                 found = _find_sequence(maps, stream, threshold, max_gap, self.options.max_gap_s, window,
                                        self.index.duration_s, after_s, slack)
@@ -692,11 +740,14 @@ class ItemMatcher:
 
     def find_regex(self, regexes: tuple[re.Pattern[str], ...], role: str,
                    window: TimeWindow | None, after_s: float = 0.0) -> Evidence | None:
-        for seg_index, (segment, seg_role) in enumerate(zip(self.index.segments, self.index.segment_roles,
-                                                            strict=True)):
-            if role != "any" and seg_role != role:
-                continue
-            text = self.index.norm_texts[seg_index]
+        first_s = window.first_s if window is not None else None
+        last_from_s = self.index.duration_s - window.last_s if window is not None and window.last_s is not None \
+            else None
+        for seg_index, segment, text in self.index.role_segments(role):
+            if (first_s is not None and segment.start_s > first_s) or segment.end_s < after_s or (
+                    last_from_s is not None and segment.end_s < last_from_s):
+                continue  # no match inside this segment can be in the window
+            seg_role = self.index.segment_roles[seg_index]
             for regex in regexes:
                 for m in regex.finditer(text):
                     if m.end() <= m.start():

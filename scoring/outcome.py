@@ -32,15 +32,20 @@ def find_callback_due(doc: CallDocument) -> DueExpression | None:
         The last due expression in a turn with a callback cue; failing that, the last due
         expression in the last four turns.
     """
-    best_cued: DueExpression | None = None
+    # Scanned from the end: the first cued turn with a due expression is the last one, and only cued
+    # or closing turns are parsed (parsing every turn of a long call cost ~20 ms).
     best_closing: DueExpression | None = None
     n = len(doc.turns)
-    for i, (_, text) in enumerate(doc.turns):
+    for i in range(n - 1, -1, -1):
+        text = doc.turns[i][1]
+        cued = CALLBACK_CUE.search(text) is not None
+        closing = i >= n - _CLOSING_TURNS
+        if not (cued or (closing and best_closing is None)):
+            continue
         found = find_due_expressions(text)
         if not found:
             continue
-        if CALLBACK_CUE.search(text):
-            best_cued = found[-1]
-        if i >= n - _CLOSING_TURNS:
-            best_closing = found[-1]
-    return best_cued or best_closing
+        if cued:
+            return found[-1]
+        best_closing = found[-1]
+    return best_closing

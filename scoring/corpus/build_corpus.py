@@ -559,7 +559,7 @@ def write_jsonl(records: list[dict[str, Any]], path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
-    parser.add_argument("--train-per-class", type=int, default=500)
+    parser.add_argument("--train-per-class", type=int, default=600)
     parser.add_argument("--heldout-per-class", type=int, default=50)
     parser.add_argument("--calibration-per-class", type=int, default=50)
     args = parser.parse_args(argv)

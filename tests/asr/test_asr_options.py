@@ -74,3 +74,33 @@ def test_long_calls_are_cut_into_bounded_pieces():
     assert all(p[-1].end_s - p[0].start_s <= 600.0 + 1e-6 for p in pieces)
     flat = [r for p in pieces for r in p]
     assert abs(sum(r.duration_s for r in flat) - sum(r.duration_s for r in regions)) < 1e-6
+
+
+def _probs(speech: list[tuple[float, float]], duration_s: float):
+    import numpy as np
+    from callqa.asr.vad import VAD_FRAME_S
+
+    probs = np.zeros(int(round(duration_s / VAD_FRAME_S)), dtype=np.float32)
+    for start_s, end_s in speech:
+        probs[int(start_s / VAD_FRAME_S): int(end_s / VAD_FRAME_S)] = 0.9
+    return probs
+
+
+def test_whisper_regions_keep_short_edge_silences():
+    from callqa.asr.whisper_asr import whisper_regions
+
+    # 1.5 s lead-in and 1.8 s tail: cutting them would only shift Whisper's first window.
+    regions = whisper_regions(_probs([(1.5, 5.0)], 6.8), 6.8)
+    assert [(r.start_s, r.end_s) for r in regions] == [(0.0, 6.8)]
+
+
+def test_whisper_regions_cut_long_silences_with_a_pad():
+    from callqa.asr.whisper_asr import whisper_regions
+
+    # 5 s lead-in, a 6 s pause and a 10 s tail are cut, leaving 1 s of context around speech;
+    # a 1.5 s pause is bridged.
+    regions = whisper_regions(_probs([(5.0, 8.0), (9.5, 12.0), (18.0, 20.0)], 30.0), 30.0)
+    expected = [(4.0, 13.0), (17.0, 21.0)]
+    assert len(regions) == len(expected)
+    for region, (start_s, end_s) in zip(regions, expected, strict=True):  # 32 ms VAD frames
+        assert abs(region.start_s - start_s) < 0.05 and abs(region.end_s - end_s) < 0.05

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from callqa.asr import AsrOptions, DiarizeOptions, transcribe_call
 from callqa.asr.diarize import diarize
-from callqa.asr.evaluation import DerAccumulator, corpus_wer, load_audio, load_manifest, read_rttm
+from callqa.asr.evaluation import DerAccumulator, corpus_wer, load_audio, load_manifest, phone_line, read_rttm
 from callqa.asr.models import load_whisper, resolve_model
 from callqa.asr.options import resolve_runtime
 
@@ -29,10 +29,11 @@ def test_wer_not_worse_than_bare_whisper(shared_data, model_cache):
     model = load_whisper(resolve_model("base", cache_dir=model_cache), resolve_runtime(options))
     bare, ours = [], []
     for row in rows:
-        samples = load_audio(row.path)
+        # Through the simulated 8 kHz phone line, where trimming short lead-ins used to cost words.
+        samples = phone_line(load_audio(row.path))
         segments, _ = model.transcribe(samples, language="ru", beam_size=5)
         bare.append((row.text, " ".join(s.text for s in segments)))
         ours.append((row.text, transcribe_call(DecodedAudio(samples[None, :]), options).text))
-    # Same model and settings. On 8 clips (~100 words) VAD trimming moves a word or two either way;
-    # the full-set figure comes from `callqa eval asr`.
-    assert corpus_wer(ours) <= corpus_wer(bare) + 0.03
+    # Same model and settings; short lead-in/tail silences are no longer cut, so on single
+    # utterances ours decodes the same audio as bare. The full-set figure comes from `callqa eval asr`.
+    assert corpus_wer(ours) <= corpus_wer(bare) + 0.01

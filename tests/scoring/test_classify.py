@@ -24,6 +24,7 @@ from callqa.scoring.classify import (
 )
 from callqa.scoring.features import (
     CallDocument,
+    client_closing_analyzer,
     closing_analyzer,
     closing_lemma,
     document_from_record,
@@ -123,6 +124,23 @@ def test_swapped_roles_keep_the_class(classifier: CallClassifier) -> None:
     doc = document_from_transcript(build_transcript(SPAM_ROBOT)).with_roles_swapped()
     assert {r for r, _ in doc.turns} == {"manager", "client"} and doc.turns[0][0] == "client"
     assert classifier.predict_documents([doc])[0].call_class == "spam"
+
+
+def test_spam_outcome_is_none_by_definition(classifier: CallClassifier) -> None:
+    """Outcome probabilities are marginalised over the spam class (spam => none)."""
+    result = classifier.predict(build_transcript(SPAM_ROBOT))
+    assert result.outcome == "none"
+    assert result.outcome_probs["none"] >= result.class_probs["spam"] - 1e-3
+    assert abs(sum(result.outcome_probs.values()) - 1.0) < 1e-3
+
+
+def test_client_closing_block_reads_only_the_client() -> None:
+    doc = CallDocument((("manager", "добрый день"), ("client", "сколько стоит"), ("manager", "десять тысяч"),
+                        ("client", "нет спасибо не надо"), ("manager", "хорошо всего доброго")))
+    terms = client_closing_analyzer(doc)
+    assert "надо" in terms and "нет спасибо" in terms
+    assert "доброе" not in terms and "хороший" not in terms and "десять" not in terms
+    assert client_closing_analyzer(doc.without_roles()) == []
 
 
 def test_closing_keeps_who_promises_the_call() -> None:

@@ -56,7 +56,7 @@ def test_good_inbound_call_scores_high_with_evidence() -> None:
     analysis = _analyze(transcript)
     _check_invariants(analysis, transcript)
     card = analysis.scorecard("inbound_lead")
-    assert (card.checklist_id, card.checklist_version) == ("inbound_lead", "1.0")
+    assert (card.checklist_id, card.checklist_version) == ("inbound_lead", "1.1")
     assert card.total_score is not None and card.total_score >= 85
     assert not card.critical_failures and not card.capped
     greeting = card.item("greeting")
