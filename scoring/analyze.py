@@ -30,6 +30,7 @@ from .scorecard import (
     aggregate,
 )
 from .semantic import SemanticMatcher, build_semantic_matcher
+from .text import tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -217,8 +218,9 @@ def analyze_call(
     roles = segment_roles(transcript)
     spoken = [r for s, r in zip(transcript.segments, roles, strict=True) if s.text.strip()]
     empty = not spoken
+    segment_tokens = [tokenize(s.text) for s in transcript.segments]  # shared by metrics and PII
     metrics = compute_metrics(transcript, audio=audio, sample_rate_hz=sample_rate_hz, norms=options.norms,
-                              roles=roles)
+                              roles=roles, segment_tokens=segment_tokens)
 
     if classifier is None and options.use_default_classifier:
         classifier = _default_classifier()
@@ -250,7 +252,7 @@ def analyze_call(
                                           options=options, roles_unknown=roles_unknown,
                                           one_speaker=one_speaker, semantic=semantic))
 
-    pii_spans = find_pii(transcript) if options.find_pii else []
+    pii_spans = find_pii(transcript, segment_tokens) if options.find_pii else []
     gold = gold_candidate(scorecards, classification, metrics, min_score=options.gold_min_score) \
         if scorecards else None
     return CallAnalysis(

@@ -178,6 +178,11 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# Every alternative of every pattern above contains one of these words or stems, so text without any
+# of them has no due expression (checked before the patterns: most call turns name no deadline).
+_ANY_CUE = ("через", "течени", "пределах", "завтра", "конц", "сегодня", "начале", "неделе", "понедельник", "вторник",
+            "сред", "четверг", "пятниц", "суббот", "воскресень", "вечер", "обеда", "выходных", "днях")
+
 # Hesitations ASR keeps ("до конца ну недели"): dropped before matching.
 _FILLERS = re.compile(r"(?<![\w-])(?:э+|м+|ну|так|короче|типа|как бы|это самое|вот|значит|слушайте|ага)(?![\w-])")
 
@@ -236,6 +241,9 @@ def find_due_expressions(text: str) -> list[DueExpression]:
     """
     if not isinstance(text, str):
         raise ValueError(f"text must be a str, got {type(text).__name__}")
+    low = text.lower().replace("ё", "е")
+    if not any(cue in low for cue in _ANY_CUE):
+        return []
     norm = _normalise(text)
     found: list[DueExpression] = []
     taken: list[tuple[int, int]] = []

@@ -156,14 +156,12 @@ class CallIndex:
         stream = self._streams.get(role)
         if stream is None:
             chosen = self._tokens if role == "any" else [t for t in self._tokens if t[5] == role]
-            stream = TokenStream(
-                lemmas=[t[0] for t in chosen],
-                surface=[t[1] for t in chosen],
-                starts=[t[2] for t in chosen],
-                ends=[t[3] for t in chosen],
-                segments=[t[4] for t in chosen],
-                marks=[t[6] for t in chosen],
-            )
+            if chosen:
+                lemmas, surface, starts, ends, segments, _, marks = map(list, zip(*chosen, strict=True))
+                stream = TokenStream(lemmas=lemmas, surface=surface, starts=starts, ends=ends, segments=segments,
+                                     marks=marks)
+            else:
+                stream = TokenStream()
             positions: dict[str, list[int]] = {}
             surface_positions: dict[str, list[int]] = {}
             for pos, (lem, surface) in enumerate(zip(stream.lemmas, stream.surface, strict=True)):
@@ -244,13 +242,19 @@ class CallIndex:
             return cached
         out: dict[int, dict[int, float]] = defaultdict(dict)
         stream = self.stream(role)
-        for table in (stream.positions, stream.surface_positions):
-            for word, positions in table.items():
-                for pid, score in VOCABULARY.neighbours(word):
-                    target = out[pid]
-                    for pos in positions:
-                        if score > target.get(pos, 0.0):
-                            target[pos] = score
+        # Lemma positions first: each position has one lemma, so for one pattern id the words'
+        # position lists are disjoint and every position is new (scores are > 0).
+        for word, positions in stream.positions.items():
+            for pid, score in VOCABULARY.neighbours(word):
+                target = out[pid]
+                if score > 0.0:
+                    target.update(dict.fromkeys(positions, score))
+        for word, positions in stream.surface_positions.items():
+            for pid, score in VOCABULARY.neighbours(word):
+                target = out[pid]
+                for pos in positions:
+                    if score > target.get(pos, 0.0):
+                        target[pos] = score
         self._pid_maps[key] = out
         self._pid_present[key] = set(out)
         return out

@@ -274,6 +274,7 @@ def compute_metrics(
     sample_rate_hz: int = 16000,
     norms: MetricNorms | None = None,
     roles: list[str] | None = None,
+    segment_tokens: Sequence[list[str]] | None = None,
 ) -> SpeechMetrics:
     """Speech metrics of a call.
 
@@ -284,6 +285,8 @@ def compute_metrics(
         sample_rate_hz: rate of ``audio``.
         norms: norms for the flags (defaults: MetricNorms()).
         roles: precomputed segment roles (as from :func:`segment_roles`).
+        segment_tokens: precomputed ``tokenize(segment.text)`` per segment, in transcript order
+            (shared with :func:`callqa.scoring.pii.find_pii` by ``analyze_call``).
 
     Returns:
         SpeechMetrics with per-speaker figures and flags.
@@ -293,7 +296,10 @@ def compute_metrics(
     order = sorted(range(len(transcript.segments)), key=lambda i: transcript.segments[i].start_s)
     segments = [transcript.segments[i] for i in order]
     seg_roles = [roles[i] for i in order]
-    words_per_segment = [tokenize(s.text) for s in segments]
+    if segment_tokens is not None and len(segment_tokens) != len(transcript.segments):
+        raise ValueError(f"segment_tokens has {len(segment_tokens)} entries for {len(transcript.segments)} segments")
+    words_per_segment = [tokenize(s.text) for s in segments] if segment_tokens is None \
+        else [segment_tokens[i] for i in order]
     duration_s = max([transcript.duration_s] + [s.end_s for s in segments])
 
     present = [r for r in SPEAKER_ROLES if any(sr == r and s.text.strip() for s, sr in zip(segments, seg_roles,

@@ -20,6 +20,9 @@ CALLBACK_CUE = re.compile(
     re.IGNORECASE,
 )
 _CLOSING_TURNS = 4
+# The stems CALLBACK_CUE's alternatives contain, for a plain substring test of case-folded text (the
+# same answer as ``CALLBACK_CUE.search``, several times faster on long turns).
+_CUE_STEMS = ("звон", "зван", "набер", "набира", "свяж", "отпиш", "напиш", "на связи", "сообщ")
 
 
 def find_callback_due(doc: CallDocument) -> DueExpression | None:
@@ -38,7 +41,8 @@ def find_callback_due(doc: CallDocument) -> DueExpression | None:
     n = len(doc.turns)
     for i in range(n - 1, -1, -1):
         text = doc.turns[i][1]
-        cued = CALLBACK_CUE.search(text) is not None
+        folded = text.casefold()
+        cued = any(stem in folded for stem in _CUE_STEMS)
         closing = i >= n - _CLOSING_TURNS
         if not (cued or (closing and best_closing is None)):
             continue

@@ -222,16 +222,23 @@ def _edge_runs(lowered: str) -> tuple[tuple[int, int, str, bool, bool] | None, t
     return head, tail
 
 
-def find_pii(transcript: Transcript) -> list[PiiSpan]:
+def find_pii(transcript: Transcript, segment_tokens: list[list[str]] | None = None) -> list[PiiSpan]:
     """Phone, card, passport numbers and e-mails in every segment of a transcript.
 
     A number dictated across two consecutive segments of one speaker (Whisper often splits a
     long dictation) is found too, as one span in each segment.
 
+    Args:
+        transcript: the call.
+        segment_tokens: optional ``tokenize(segment.text)`` per segment (already computed by the
+            caller; saves tokenising every segment again).
+
     Returns:
         Spans sorted by time; each has the char span in its segment's text and the time span
         of the words it covers.
     """
+    if segment_tokens is not None and len(segment_tokens) != len(transcript.segments):
+        raise ValueError(f"segment_tokens has {len(segment_tokens)} entries for {len(transcript.segments)} segments")
     spans: list[PiiSpan] = []
 
     def add(index: int, segment: Segment, kind: str, start: int, end: int, form: str, preview: str) -> None:
@@ -242,7 +249,7 @@ def find_pii(transcript: Transcript) -> list[PiiSpan]:
     open_tails: dict[str | None, tuple[int, tuple[int, int, str, bool, bool]] | None] = {}
     for index, segment in enumerate(transcript.segments):
         speaker = segment.speaker or segment.role
-        hint = _pii_hint(segment.text)
+        hint = _pii_hint(segment.text, None if segment_tokens is None else segment_tokens[index])
         if hint == 0:
             open_tails[speaker] = None
             continue
@@ -280,7 +287,7 @@ def find_pii(transcript: Transcript) -> list[PiiSpan]:
 _WORD_DIGITS = {w: len(str(v)) for w, v in _NUMBER_WORDS.items()}
 
 
-def _pii_hint(text: str) -> int:
+def _pii_hint(text: str, tokens: list[str] | None = None) -> int:
     """Cheap pre-check: 5 for an e-mail hint, else how many digits (written or spoken) the text holds
     at most. Under 5 no number is reported within the segment; over 0 it may continue in the next one."""
     if not text:
@@ -291,7 +298,8 @@ def _pii_hint(text: str) -> int:
     digits = sum(map(lowered.count, "0123456789"))
     if digits >= 5:
         return digits
-    tokens = TOKEN_RE.findall(lowered)
+    if tokens is None:
+        tokens = TOKEN_RE.findall(lowered)
     return digits + sum(map(_WORD_DIGITS.get, tokens, [0] * len(tokens)))
 
 
