@@ -48,7 +48,6 @@ def _parse_datetime(value: Any, *, where: str) -> datetime | None:
 
 def metadata_from_mapping(data: dict[str, Any], *, where: str = "metadata") -> CallMetadata:
     """Validate a mapping (sidecar, manifest row, upload form) into CallMetadata."""
-    unknown = sorted(set(data) - set(FIELDS))
     clean = {k: v for k, v in data.items() if k in FIELDS and v not in (None, "")}
     try:
         ring = clean.get("ring_s")
@@ -72,9 +71,6 @@ def metadata_from_mapping(data: dict[str, Any], *, where: str = "metadata") -> C
         raise
     except (ValueError, TypeError) as exc:
         raise MetadataError(f"{where}: {exc}") from exc
-    if unknown:
-        # Kept out of the typed fields, but not silently: the caller may store them as extras.
-        pass
     return meta
 
 
