@@ -60,8 +60,6 @@ CALIBRATION_FILE = "calibration.jsonl"
 # Hand-written calls beside the corpus, scored after training and never trained on.
 EXTERNAL_CHECK_FILES = ("unseen_handwritten.jsonl", "unseen_blind.jsonl")
 BACKENDS = ("sklearn", "transformers")
-# The callback due time is looked for when the callback outcome has at least this probability.
-CALLBACK_DUE_MIN_PROB = 0.35
 
 
 class ClassifierLoadError(RuntimeError):
