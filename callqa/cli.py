@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -451,10 +450,3 @@ def _mount_subapps() -> None:
 
 _mount_subapps()
 
-
-def _json_default(obj: object) -> str:
-    return str(obj)
-
-
-def dumps(data: object) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)

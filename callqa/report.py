@@ -150,13 +150,14 @@ def build_call_dicts(
     return docs
 
 
-def _json_default(value: Any) -> str:
+def json_default(value: Any) -> str:
+    """JSON for values json cannot encode: datetimes as ISO 8601, anything else as text."""
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def document_json(data: dict[str, Any]) -> str:
     """The API's JSON text of a call document (compact, UTF-8 text kept as is)."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=json_default)
 
 
 def render_call_documents(session: Session, call_ids: Sequence[int]) -> dict[int, str]:

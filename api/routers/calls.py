@@ -34,6 +34,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, exists, func, select, text
 from sqlalchemy.orm import Session
 
+from callqa.report import json_default
 from callqa.settings import Settings
 from callqa.storage import repo
 from callqa.storage.db import session_factory
@@ -338,7 +339,7 @@ def _call_page(
     rows = rows[:limit]
     next_cursor = encode_cursor(str(rows[-1][0])) if more and rows else None
     items = [dict(zip(_PAGE_KEYS, row, strict=True)) for row in rows]
-    return json.dumps({"items": items, "next_cursor": next_cursor}, ensure_ascii=False, default=_json_default)
+    return json.dumps({"items": items, "next_cursor": next_cursor}, ensure_ascii=False, default=json_default)
 
 
 @router.get("/calls/{call_id}", response_class=JSONResponse,
@@ -399,10 +400,6 @@ def _call_body(session: Session, principal: Principal, call_id: int) -> str:
     if wrote:
         session.commit()
     return body
-
-
-def _json_default(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 @router.get("/calls/{call_id}/audio", response_class=FileResponse,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -281,13 +281,3 @@ def recent_failures(session: Session, *, limit: int = 10) -> list[Call]:
         session.scalars(select(Call).where(Call.state == "failed").order_by(Call.updated_at.desc()).limit(limit))
     )
 
-
-def list_calls(session: Session, *, limit: int = 100, since: datetime | None = None) -> list[Call]:
-    q = select(Call).order_by(Call.id)
-    if since is not None:
-        q = q.where(Call.updated_at >= since)
-    return list(session.scalars(q.limit(limit)))
-
-
-def days_ago(days: float) -> datetime:
-    return datetime.now(UTC) - timedelta(days=days)
