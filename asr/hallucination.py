@@ -37,15 +37,23 @@ def normalise_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+# Words that may stand beside a known phrase in a credit line ("Корректор А.Егорова").
+_CREDIT_WORDS = frozenset({"корректор", "редактор", "переводчик", "субтитры", "субтитров", "автор", "и"})
+_MAX_REST_WORDS = 3
+
+
 def is_known_hallucination(text: str) -> bool:
-    """True when the segment text is (mostly) a known hallucination phrase."""
+    """True when the segment text is (mostly) a known hallucination phrase: what is left after removing
+    the known phrases and credit words is at most three short words (a name and initials)."""
     norm = normalise_text(text)
     if not norm:
         return True
+    if not any(phrase in norm for phrase in KNOWN_HALLUCINATIONS):
+        return False
     for phrase in KNOWN_HALLUCINATIONS:
-        if phrase in norm and len(norm) <= len(phrase) + 25:
-            return True
-    return False
+        norm = norm.replace(phrase, " ")
+    rest = [w for w in norm.split() if w not in _CREDIT_WORDS]
+    return len(rest) <= _MAX_REST_WORDS
 
 
 def looks_hallucinated(text: str, *, no_speech_prob: float, avg_logprob: float, compression_ratio: float,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from callqa.asr.hallucination import looks_hallucinated
 from callqa.asr.options import AsrOptions, Runtime
-from callqa.asr.vad import SpeechRegion, speech_regions
+from callqa.asr.vad import VAD_FRAME_S, SpeechRegion, speech_regions
 
 from callqa.types import Segment, Word
 
@@ -29,6 +29,21 @@ class ChannelTranscript:
 
 WHISPER_MIN_SILENCE_S = 2.0  # silences shorter than this stay in Whisper's input (as faster-whisper's vad_filter)
 WHISPER_PAD_S = 1.0  # lead-in/lead-out context kept around each speech region
+# Decoding of a piece stops once less than this much speech (VAD) is left after the last segment.
+TAIL_SPEECH_S = 0.2
+
+
+class _SpeechLeft:
+    """Seconds of VAD speech (probability > 0.5) between two times of the channel, in O(1)."""
+
+    def __init__(self, probs: np.ndarray) -> None:
+        self._cum = np.concatenate([[0], np.cumsum(probs > 0.5)])
+
+    def between(self, start_s: float, end_s: float) -> float:
+        n = self._cum.shape[0] - 1
+        first = min(n, max(0, int(np.ceil(start_s / VAD_FRAME_S))))
+        last = min(n, max(first, int(np.ceil(end_s / VAD_FRAME_S))))
+        return float(self._cum[last] - self._cum[first]) * VAD_FRAME_S
 
 
 def whisper_regions(probs: np.ndarray, duration_s: float) -> list[SpeechRegion]:
@@ -135,6 +150,7 @@ def transcribe_channel(
     removed = 0
     done_s = 0.0
     batched = None
+    speech_left = _SpeechLeft(vad_probs) if options.vad_filter and vad_probs is not None else None
     if runtime.batched:
         from faster_whisper import BatchedInferencePipeline
 
@@ -162,7 +178,17 @@ def transcribe_channel(
             else:
                 audio = np.concatenate([samples[c["start"]:c["end"]] for c in chunks])
             decoded, info = model.transcribe(audio, **kwargs)
-            produced = list(restore_speech_timestamps(decoded, chunks, sample_rate_hz))
+            produced = []
+            for seg in restore_speech_timestamps(decoded, chunks, sample_rate_hz):
+                produced.append(seg)
+                # Segments come window by window, each window decoded when the next segment is asked
+                # for. When Whisper's last timestamp falls before the end of the audio it decodes the
+                # rest as a window of its own; over a trailing silence that is where it loops (448
+                # tokens at beam 5, then temperature fallbacks: seconds of CPU for a subtitle credit
+                # that the guard drops anyway). So stop once VAD hears no speech after this segment.
+                if speech_left is not None and speech_left.between(seg.end, piece[-1].end_s) < TAIL_SPEECH_S:
+                    break
+            decoded.close()  # a generator left suspended would hold this piece's audio and features
         language = info.language
         for seg in produced:
             reason = None

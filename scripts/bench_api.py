@@ -30,24 +30,18 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 from sqlalchemy import create_engine, text
 
+from callqa.storage import repo
+
 REPO = Path(__file__).resolve().parent.parent
-ITEMS = (("greeting", "greeting", False), ("needs", "discovery", False), ("offer", "presentation", False),
-         ("objections", "objections", False), ("next_step", "closing", True))
 CLASSES = (("lead", 0.70), ("non_target", 0.20), ("spam", 0.05), ("upsell", 0.03), ("service", 0.02))
 OUTCOMES = ("sale", "next_step", "callback", "refusal", "none")
 CHANNELS = ("site", "ads", "radio", "partner", "cold", "avito")
-LINES = (
-    "Здравствуйте, компания Ромашка, меня зовут {m}",
-    "Добрый день, я хотел узнать про тариф для офиса",
-    "Расскажите, сколько у вас сотрудников и какие задачи",
-    "У нас двадцать человек, нужна телефония и CRM",
-    "Предлагаю тариф Бизнес, давайте созвонимся в пятницу",
-)
 
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
@@ -59,9 +53,54 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
     return weighted[-1][0]
 
 
-def load(pg_url: str, n_calls: int, *, seed: int = 7) -> None:
-    """Bulk-load managers and ``n_calls`` scored calls (transcript, segments, scorecard, items, analysis)."""
+def call_pool(size: int, *, seed: int = 11) -> list[dict[str, Any]]:
+    """``size`` realistic five-minute scored calls, as the pipeline would store them: synthetic Russian
+    dialogues with word timings (``bench_scoring.synthetic_call``, about 700 words) analysed by the real
+    scoring (shipped checklists, default classifier). The load step cycles through them."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from bench_scoring import synthetic_call
+    from callqa.scoring import CallContext, analyze_call, load_checklists
+    from callqa.scoring.classify import load_default_classifier
+
     rng = random.Random(seed)
+    checklists, classifier = load_checklists(), load_default_classifier()
+    pool = []
+    for i in range(size):
+        transcript = synthetic_call(rng)
+        context = CallContext(direction=("inbound", "outbound")[i % 2], company_names=("Альфа Строй",),
+                              manager_name="Ирина")
+        analysis = analyze_call(transcript, context=context, checklists=checklists, classifier=classifier).to_dict()
+        ms = repo._ms  # stored as replace_transcript stores them
+        segments = [(idx, ms(s.start_s), ms(s.end_s), s.speaker, s.role, s.channel, s.text, s.confidence, json.dumps(
+            [{"start_s": ms(w.start_s), "end_s": ms(w.end_s), "text": w.text, "probability": round(w.probability, 4)}
+             for w in s.words], ensure_ascii=False)) for idx, s in enumerate(transcript.segments)]
+        cards = []
+        for card in analysis["scorecards"]:
+            checklist_id, version, total, critical = repo._scorecard_fields(card)
+            stage_weights = repo._stage_weights(card)
+            items = [(str(it["item_id"]), str(it.get("stage_id", "")), str(it["status"]),
+                      float(it.get("weight", 1.0)) * stage_weights.get(str(it.get("stage_id", "")), 1.0),
+                      bool(it.get("critical", False)), json.dumps(it.get("evidence", []), ensure_ascii=False))
+                     for it in card.get("items", [])]
+            cards.append((checklist_id, version, total, critical, json.dumps(card, ensure_ascii=False), items))
+        cls = analysis["classification"] or {}
+        pool.append({
+            "text": " ".join(s.text.strip() for s in transcript.segments), "roles": json.dumps(transcript.roles),
+            "segments": segments, "cards": cards, "metrics": json.dumps(analysis["metrics"], ensure_ascii=False),
+            "classification": json.dumps(cls, ensure_ascii=False),
+            "pii": json.dumps(analysis["pii_spans"], ensure_ascii=False),
+            "gold": json.dumps(analysis["gold"], ensure_ascii=False) if analysis["gold"] else None,
+            "class": cls.get("call_class"), "outcome": cls.get("outcome"),
+        })
+    return pool
+
+
+def load(pg_url: str, n_calls: int, *, seed: int = 7, pool_size: int = 64) -> None:
+    """Bulk-load managers and ``n_calls`` scored calls (transcript with words, segments, scorecards, items,
+    analysis) with COPY. Call metadata (manager, channel, campaign, dates, score, class, outcome) is drawn
+    per call, so list filters see realistic spreads; transcripts and analyses come from ``call_pool``."""
+    rng = random.Random(seed)
+    pool = call_pool(pool_size)
     now = datetime.now(UTC)
     conninfo = pg_url.replace("postgresql+psycopg://", "postgresql://")
     n_managers = 50
@@ -74,58 +113,51 @@ def load(pg_url: str, n_calls: int, *, seed: int = 7) -> None:
                      "answered, crm_deal_id, score, checklist_id, call_class, outcome, callback_due_at, "
                      "is_gold_candidate, created_at, updated_at")
         with cur.copy(f"COPY calls ({call_cols}) FROM STDIN") as cp_calls:
-            cards = []
             for cid in range(1, n_calls + 1):
-                statuses = [("passed" if rng.random() < 0.75 else "failed") for _ in ITEMS]
-                passed = sum(s == "passed" for s in statuses)
-                score = round(100.0 * passed / len(ITEMS), 1)
-                if statuses[-1] == "failed":
-                    score = min(score, 40.0)
+                score = round(rng.choice((20, 40, 60, 70, 80, 90, 100)) - rng.random() * 10, 1)
                 cls = _pick(rng, CLASSES)
                 outcome = rng.choice(OUTCOMES)
                 started = now - timedelta(days=rng.random() * 180)
                 answered = rng.random() > 0.08
-                cards.append((cid, statuses, score, cls, outcome))
                 cp_calls.write_row((
                     cid, uuid.UUID(int=rng.getrandbits(128)).hex * 2, f"call-{cid}.mp3", None, 0, "done", 1,
-                    rng.uniform(30, 600) if answered else 0.0, 2, f"ext-{cid}", rng.randint(1, n_managers), "inbound",
+                    300.0 if answered else 0.0, 2, f"ext-{cid}", rng.randint(1, n_managers), "inbound",
                     rng.choice(CHANNELS), f"campaign-{rng.randint(1, 12)}", f"+79{rng.randint(0, 30000):09d}",
-                    started, rng.uniform(1, 20), answered, f"D-{cid}", score, "sales", cls, outcome,
-                    started + timedelta(days=2) if outcome == "callback" else None, score == 100.0 and rng.random() < 0.1,
+                    started, rng.uniform(1, 20), answered, f"D-{cid}", score, "inbound_lead", cls, outcome,
+                    started + timedelta(days=2) if outcome == "callback" else None, score >= 90 and rng.random() < 0.1,
                     started, started,
                 ))
         with cur.copy("COPY transcripts (id, call_id, language, model, duration_s, roles, role_confidence, flags, "
                       "turns, text, created_at) FROM STDIN") as cp:
-            for cid, *_ in cards:
-                body = " ".join(line.format(m=cid % 50) for line in LINES)
-                cp.write_row((cid, cid, "ru", "base", 60.0, json.dumps({"S0": "manager", "S1": "client"}), 0.9,
-                              "[]", "[]", body, now))
+            for cid in range(1, n_calls + 1):
+                p = pool[cid % pool_size]
+                cp.write_row((cid, cid, "ru", "base", 300.0, p["roles"], 0.9, "[]", "[]", p["text"], now))
         with cur.copy("COPY transcript_segments (call_id, idx, start_s, end_s, speaker, role, channel, text, "
                       "confidence, words) FROM STDIN") as cp:
-            for cid, *_ in cards:
-                for idx, line in enumerate(LINES):
-                    role = "manager" if idx % 2 == 0 else "client"
-                    cp.write_row((cid, idx, idx * 6.0, idx * 6.0 + 5.0, role, role, None, line.format(m=cid % 50),
-                                  0.9, "[]"))
-        with cur.copy("COPY scorecards (id, call_id, checklist_id, checklist_version, auto_total, final_total, "
-                      "critical_failed, data, is_current, created_at) FROM STDIN") as cp:
-            for cid, statuses, score, _, _ in cards:
-                data = {"checklist_id": "sales", "checklist_version": "1", "total": score, "items": [
-                    {"item_id": i, "stage": st, "title": i, "status": s} for (i, st, _), s in zip(ITEMS, statuses, strict=True)]}
-                cp.write_row((cid, cid, "sales", "1", score, score, statuses[-1] == "failed", json.dumps(data), True,
-                              now))
+            for cid in range(1, n_calls + 1):
+                for seg in pool[cid % pool_size]["segments"]:
+                    cp.write_row((cid, *seg))
+        card_id = 0
+        with (cur.copy("COPY scorecards (id, call_id, checklist_id, checklist_version, auto_total, final_total, "
+                       "critical_failed, data, is_current, created_at) FROM STDIN") as cp_cards):
+            for cid in range(1, n_calls + 1):
+                for checklist_id, version, total, critical, data, _ in pool[cid % pool_size]["cards"]:
+                    card_id += 1
+                    cp_cards.write_row((card_id, cid, checklist_id, version, total, total, critical, data, True, now))
+        card_id = 0
         with cur.copy("COPY item_results (scorecard_id, call_id, item_id, stage, auto_status, final_status, weight, "
                       "critical, evidence) FROM STDIN") as cp:
-            for cid, statuses, *_ in cards:
-                for (item_id, stage, critical), status in zip(ITEMS, statuses, strict=True):
-                    ev = json.dumps([{"quote": LINES[2], "start_s": 12.0, "end_s": 17.0, "speaker": "manager"}])
-                    cp.write_row((cid, cid, item_id, stage, status, status, 1.0, critical, ev))
+            for cid in range(1, n_calls + 1):
+                for *_, items in pool[cid % pool_size]["cards"]:
+                    card_id += 1
+                    for item_id, stage, status, weight, critical, evidence in items:
+                        cp.write_row((card_id, cid, item_id, stage, status, status, weight, critical, evidence))
         with cur.copy("COPY analyses (call_id, metrics, classification, pii_spans, gold, auto_class, auto_outcome, "
                       "created_at) FROM STDIN") as cp:
-            for cid, _, _, cls, outcome in cards:
-                metrics = {"manager_talk_share": rng.uniform(0.3, 0.8), "manager_wpm": rng.uniform(90, 200)}
-                classification = {"call_class": cls, "class_probs": {cls: 0.9}, "outcome": outcome}
-                cp.write_row((cid, json.dumps(metrics), json.dumps(classification), "[]", None, cls, outcome, now))
+            for cid in range(1, n_calls + 1):
+                p = pool[cid % pool_size]
+                cp.write_row((cid, p["metrics"], p["classification"], p["pii"], p["gold"], p["class"], p["outcome"],
+                              now))
         for table in ("managers", "calls", "transcripts", "scorecards"):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         conn.commit()

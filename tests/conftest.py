@@ -21,6 +21,7 @@ SHARED_DATA = Path(os.environ.get("CALLQA_SHARED_DATA", REPO_ROOT.parent / "shar
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("CALLQA_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("CALLQA_TEST_REDIS", "redis://127.0.0.1:6379/15")
+AMQP_URL = os.environ.get("CALLQA_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//")
 
 
 def missing(reason: str) -> None:
@@ -84,3 +85,10 @@ def redis_url() -> str:
     if not _port_open("127.0.0.1", 6379):
         missing("Redis is not listening on 127.0.0.1:6379")
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    if not _port_open("127.0.0.1", 5672):
+        missing("RabbitMQ is not listening on 127.0.0.1:5672")
+    return AMQP_URL

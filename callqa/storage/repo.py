@@ -48,6 +48,12 @@ def apply_metadata(session: Session, call: Call, meta: CallMetadata) -> None:
         call.channel_map = {"manager": meta.channel_map.manager, "client": meta.channel_map.client}
 
 
+def _ms(seconds: float) -> float:
+    """Times are stored to the millisecond: ASR timestamps are not finer (faster-whisper's word times
+    step by 20 ms), and offset arithmetic leaves 17-digit floats that would triple the stored JSON."""
+    return round(float(seconds), 3)
+
+
 def replace_transcript(session: Session, call: Call, transcript: Transcript) -> None:
     """Write the transcript rows, replacing earlier ones (idempotent)."""
     session.execute(delete(TranscriptSegment).where(TranscriptSegment.call_id == call.id))
@@ -62,7 +68,7 @@ def replace_transcript(session: Session, call: Call, transcript: Transcript) -> 
             roles=dict(transcript.roles),
             role_confidence=transcript.role_confidence,
             flags=list(transcript.flags),
-            turns=[{"start_s": t.start_s, "end_s": t.end_s, "speaker": t.speaker} for t in transcript.turns],
+            turns=[{"start_s": _ms(t.start_s), "end_s": _ms(t.end_s), "speaker": t.speaker} for t in transcript.turns],
             text=transcript.text,
         )
     )
@@ -71,15 +77,16 @@ def replace_transcript(session: Session, call: Call, transcript: Transcript) -> 
             TranscriptSegment(
                 call_id=call.id,
                 idx=idx,
-                start_s=seg.start_s,
-                end_s=seg.end_s,
+                start_s=_ms(seg.start_s),
+                end_s=_ms(seg.end_s),
                 speaker=seg.speaker,
                 role=seg.role,
                 channel=seg.channel,
                 text=seg.text,
                 confidence=seg.confidence,
                 words=[
-                    {"start_s": w.start_s, "end_s": w.end_s, "text": w.text, "probability": w.probability}
+                    {"start_s": _ms(w.start_s), "end_s": _ms(w.end_s), "text": w.text,
+                     "probability": round(w.probability, 4)}
                     for w in seg.words
                 ],
             )

@@ -59,4 +59,7 @@ def test_known_hallucination_phrases():
     assert is_known_hallucination("Продолжение следует...")
     assert is_known_hallucination("Субтитры сделал DimaTorzok")
     assert not is_known_hallucination("Продолжение разговора следует после обеда, когда приедет директор склада")
+    # A whole credit line (seen from the base model over the trailing silence of a call).
+    assert is_known_hallucination("Редактор субтитров А.Семкин Корректор В.Сухиашвили")
+    assert not is_known_hallucination("Спасибо за внимание, я пришлю договор и счёт сегодня вечером")
     assert normalise_text("Ёлка, ЁЖ!") == "елка еж"

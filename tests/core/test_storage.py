@@ -43,6 +43,9 @@ def test_metadata_and_transcript_round_trip(settings: Settings) -> None:
         segments=(
             Segment(0.0, 1.0, "Добрый день", speaker="manager", role="manager",
                     words=(Word(0.0, 0.5, "Добрый", 0.9), Word(0.5, 1.0, "день", 0.8)), confidence=0.85),
+            # offsets as ASR arithmetic leaves them: stored to the millisecond
+            Segment(1.2000000000000002, 2.3456789, "да", speaker="client", role="client",
+                    words=(Word(1.2000000000000002, 2.3456789, "да", 0.987654321),)),
         ),
         duration_s=3.0, roles={"manager": "manager"}, role_confidence=1.0, flags=("x",), model="base",
     )
@@ -61,4 +64,7 @@ def test_metadata_and_transcript_round_trip(settings: Settings) -> None:
         loaded = repo.load_transcript(session, call)
         assert loaded.segments[0].words[1].text == "день"
         assert loaded.roles == {"manager": "manager"} and loaded.flags == ("x",)
-        assert loaded.text == "Добрый день"
+        assert loaded.text == "Добрый день да"
+        assert (loaded.segments[1].start_s, loaded.segments[1].end_s) == (1.2, 2.346)
+        word = loaded.segments[1].words[0]
+        assert (word.start_s, word.end_s, word.probability) == (1.2, 2.346, 0.9877)

@@ -1,4 +1,4 @@
-"""Celery on the real Redis with a real worker process: same rows as the in-process run."""
+"""Celery on a real broker (Redis, RabbitMQ) with a real worker process: same rows as the in-process run."""
 
 from __future__ import annotations
 
@@ -12,24 +12,40 @@ import pytest
 from cli_helpers import stored_rows
 
 from callqa.settings import Settings
+from callqa.tasks import QUEUE_ASR, QUEUE_SCORE
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 
-def _flush(redis_url: str) -> None:
-    import redis
+def _broker(request: pytest.FixtureRequest, kind: str) -> str:
+    """The broker URL, emptied of messages an earlier run may have left."""
+    if kind == "redis":
+        import redis
 
-    redis.Redis.from_url(redis_url).flushdb()
+        url = request.getfixturevalue("redis_url")
+        redis.Redis.from_url(url).flushdb()
+        return url
+    from kombu import Connection
+
+    url = request.getfixturevalue("amqp_url")
+    with Connection(url, connect_timeout=10) as conn:
+        channel = conn.default_channel
+        for queue in (QUEUE_ASR, QUEUE_SCORE):
+            try:
+                channel.queue_purge(queue)
+            except Exception:  # noqa: BLE001 - a queue that does not exist yet holds nothing
+                channel = conn.channel()
+    return url
 
 
-def test_worker_on_redis_and_postgresql_gives_same_rows(
-    sqlite_baseline: tuple[Settings, list[tuple]], pg_url: str, redis_url: str, mixed_folder: Path,
-    tmp_path: Path,
+@pytest.mark.parametrize("kind", ["redis", "rabbitmq"])
+def test_worker_on_broker_and_postgresql_gives_same_rows(
+    request: pytest.FixtureRequest, kind: str, sqlite_baseline: tuple[Settings, list[tuple]], pg_url: str,
+    mixed_folder: Path, tmp_path: Path,
 ) -> None:
-    _flush(redis_url)
     env = dict(os.environ)
     env.update(
-        CALLQA_BROKER_URL=redis_url,
+        CALLQA_BROKER_URL=_broker(request, kind),
         CALLQA_DATABASE_URL=pg_url,
         CALLQA_DATA_DIR=str(tmp_path / "shared-data"),
     )
@@ -53,4 +69,5 @@ def test_worker_on_redis_and_postgresql_gives_same_rows(
         log.close()
     worker_log = (tmp_path / "worker.log").read_text()
     assert "callqa.transcribe" in worker_log, worker_log[-2000:]
+    assert f"Connected to {'amqp' if kind == 'rabbitmq' else 'redis'}://" in worker_log, worker_log[-2000:]
     assert stored_rows(pg_url) == sqlite_baseline[1]
