@@ -48,11 +48,12 @@ def is_known_hallucination(text: str) -> bool:
     norm = normalise_text(text)
     if not norm:
         return True
-    if not any(phrase in norm for phrase in KNOWN_HALLUCINATIONS):
-        return False
+    stripped = norm
     for phrase in KNOWN_HALLUCINATIONS:
-        norm = norm.replace(phrase, " ")
-    rest = [w for w in norm.split() if w not in _CREDIT_WORDS]
+        stripped = stripped.replace(phrase, " ")
+    if stripped == norm:  # no known phrase in it
+        return False
+    rest = [w for w in stripped.split() if w not in _CREDIT_WORDS]
     return len(rest) <= _MAX_REST_WORDS
 
 

@@ -29,15 +29,17 @@ class ChannelTranscript:
 
 WHISPER_MIN_SILENCE_S = 2.0  # silences shorter than this stay in Whisper's input (as faster-whisper's vad_filter)
 WHISPER_PAD_S = 1.0  # lead-in/lead-out context kept around each speech region
+WHISPER_VAD_THRESHOLD = 0.5  # Silero probability counted as speech for Whisper's input
 # Decoding of a piece stops once less than this much speech (VAD) is left after the last segment.
 TAIL_SPEECH_S = 0.2
 
 
 class _SpeechLeft:
-    """Seconds of VAD speech (probability > 0.5) between two times of the channel, in O(1)."""
+    """Seconds of VAD speech (probability above ``WHISPER_VAD_THRESHOLD``) between two times of the
+    channel, in O(1)."""
 
     def __init__(self, probs: np.ndarray) -> None:
-        self._cum = np.concatenate([[0], np.cumsum(probs > 0.5)])
+        self._cum = np.concatenate([[0], np.cumsum(probs > WHISPER_VAD_THRESHOLD)])
 
     def between(self, start_s: float, end_s: float) -> float:
         n = self._cum.shape[0] - 1
@@ -56,7 +58,7 @@ def whisper_regions(probs: np.ndarray, duration_s: float) -> list[SpeechRegion]:
     of a 1.2 s lead-in saves nothing, but it shifts Whisper's first window and changed words on
     the 8 kHz phone line (first 20 cv-ru-100 clips: WER 0.282 trimmed vs 0.255 untrimmed and bare).
     """
-    regions = speech_regions(probs, threshold=0.5, min_speech_s=0.0, min_silence_s=WHISPER_MIN_SILENCE_S,
+    regions = speech_regions(probs, threshold=WHISPER_VAD_THRESHOLD, min_speech_s=0.0, min_silence_s=WHISPER_MIN_SILENCE_S,
                              pad_s=WHISPER_PAD_S, duration_s=duration_s)
     if regions and regions[0].start_s < WHISPER_MIN_SILENCE_S:
         regions[0] = SpeechRegion(0.0, regions[0].end_s)

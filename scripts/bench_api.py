@@ -70,18 +70,16 @@ def call_pool(size: int, *, seed: int = 11) -> list[dict[str, Any]]:
         context = CallContext(direction=("inbound", "outbound")[i % 2], company_names=("Альфа Строй",),
                               manager_name="Ирина")
         analysis = analyze_call(transcript, context=context, checklists=checklists, classifier=classifier).to_dict()
-        ms = repo._ms  # stored as replace_transcript stores them
-        segments = [(idx, ms(s.start_s), ms(s.end_s), s.speaker, s.role, s.channel, s.text, s.confidence, json.dumps(
-            [{"start_s": ms(w.start_s), "end_s": ms(w.end_s), "text": w.text, "probability": round(w.probability, 4)}
-             for w in s.words], ensure_ascii=False)) for idx, s in enumerate(transcript.segments)]
+        segments = []
+        for idx, seg in enumerate(transcript.segments):  # stored as replace_transcript stores them
+            f = repo.segment_fields(seg)
+            segments.append((idx, f["start_s"], f["end_s"], f["speaker"], f["role"], f["channel"], f["text"],
+                             f["confidence"], json.dumps(f["words"], ensure_ascii=False)))
         cards = []
-        for card in analysis["scorecards"]:
-            checklist_id, version, total, critical = repo._scorecard_fields(card)
-            stage_weights = repo._stage_weights(card)
-            items = [(str(it["item_id"]), str(it.get("stage_id", "")), str(it["status"]),
-                      float(it.get("weight", 1.0)) * stage_weights.get(str(it.get("stage_id", "")), 1.0),
-                      bool(it.get("critical", False)), json.dumps(it.get("evidence", []), ensure_ascii=False))
-                     for it in card.get("items", [])]
+        for card in analysis["scorecards"]:  # stored as store_analysis stores them
+            checklist_id, version, total, critical = repo.scorecard_fields(card)
+            items = [(f["item_id"], f["stage"], f["auto_status"], f["weight"], f["critical"],
+                      json.dumps(f["evidence"], ensure_ascii=False)) for f in repo.item_fields(card)]
             cards.append((checklist_id, version, total, critical, json.dumps(card, ensure_ascii=False), items))
         cls = analysis["classification"] or {}
         pool.append({

@@ -54,6 +54,16 @@ def _ms(seconds: float) -> float:
     return round(float(seconds), 3)
 
 
+def segment_fields(seg: Segment) -> dict[str, Any]:
+    """A transcript segment as its ``transcript_segments`` row stores it (times to the ms, words as JSON)."""
+    return {
+        "start_s": _ms(seg.start_s), "end_s": _ms(seg.end_s), "speaker": seg.speaker, "role": seg.role,
+        "channel": seg.channel, "text": seg.text, "confidence": seg.confidence,
+        "words": [{"start_s": _ms(w.start_s), "end_s": _ms(w.end_s), "text": w.text,
+                   "probability": round(w.probability, 4)} for w in seg.words],
+    }
+
+
 def replace_transcript(session: Session, call: Call, transcript: Transcript) -> None:
     """Write the transcript rows, replacing earlier ones (idempotent)."""
     session.execute(delete(TranscriptSegment).where(TranscriptSegment.call_id == call.id))
@@ -73,24 +83,7 @@ def replace_transcript(session: Session, call: Call, transcript: Transcript) -> 
         )
     )
     for idx, seg in enumerate(transcript.segments):
-        session.add(
-            TranscriptSegment(
-                call_id=call.id,
-                idx=idx,
-                start_s=_ms(seg.start_s),
-                end_s=_ms(seg.end_s),
-                speaker=seg.speaker,
-                role=seg.role,
-                channel=seg.channel,
-                text=seg.text,
-                confidence=seg.confidence,
-                words=[
-                    {"start_s": _ms(w.start_s), "end_s": _ms(w.end_s), "text": w.text,
-                     "probability": round(w.probability, 4)}
-                    for w in seg.words
-                ],
-            )
-        )
+        session.add(TranscriptSegment(call_id=call.id, idx=idx, **segment_fields(seg)))
     session.flush()
 
 
@@ -148,7 +141,8 @@ def call_context(session: Session, call: Call, settings: Any):  # type: ignore[n
     )
 
 
-def _scorecard_fields(card: dict[str, Any]) -> tuple[str, str, float | None, bool]:
+def scorecard_fields(card: dict[str, Any]) -> tuple[str, str, float | None, bool]:
+    """(checklist id, version, total, critical failed) of a scorecard as ``Scorecard.to_dict`` gives it."""
     total = card.get("total_score")
     return (
         str(card.get("checklist_id")),
@@ -158,8 +152,22 @@ def _scorecard_fields(card: dict[str, Any]) -> tuple[str, str, float | None, boo
     )
 
 
-def _stage_weights(card: dict[str, Any]) -> dict[str, float]:
-    return {str(s.get("stage_id")): float(s.get("weight", 1.0)) for s in card.get("stages", [])}
+def item_fields(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scorecard's items as their ``item_results`` rows store them (without ids and final status)."""
+    stage_weights = {str(s.get("stage_id")): float(s.get("weight", 1.0)) for s in card.get("stages", [])}
+    rows = []
+    for item in card.get("items", []):
+        stage = str(item.get("stage_id", ""))
+        rows.append({
+            "item_id": str(item.get("item_id")),
+            "stage": stage,
+            "auto_status": str(item.get("status")),
+            # effective weight: item weight x stage weight, as the scoring rule counts it
+            "weight": float(item.get("weight", 1.0)) * stage_weights.get(stage, 1.0),
+            "critical": bool(item.get("critical", False)),
+            "evidence": list(item.get("evidence", [])),
+        })
+    return rows
 
 
 def store_analysis(session: Session, call: Call, analysis: dict[str, Any]) -> None:
@@ -170,7 +178,7 @@ def store_analysis(session: Session, call: Call, analysis: dict[str, Any]) -> No
     cards = analysis.get("scorecards") or []
     current_ids: list[int] = []
     for card in cards:
-        checklist_id, version, total, critical = _scorecard_fields(card)
+        checklist_id, version, total, critical = scorecard_fields(card)
         old = session.scalar(
             select(ScorecardRow).where(
                 ScorecardRow.call_id == call.id,
@@ -195,24 +203,9 @@ def store_analysis(session: Session, call: Call, analysis: dict[str, Any]) -> No
         )
         session.add(row)
         session.flush()
-        stage_weights = _stage_weights(card)
-        for item in card.get("items", []):
-            status = str(item.get("status"))
-            stage = str(item.get("stage_id", ""))
-            session.add(
-                ItemResult(
-                    scorecard_id=row.id,
-                    call_id=call.id,
-                    item_id=str(item.get("item_id")),
-                    stage=stage,
-                    auto_status=status,
-                    final_status=finals.get(str(item.get("item_id")), status),
-                    # effective weight: item weight x stage weight, as the scoring rule counts it
-                    weight=float(item.get("weight", 1.0)) * stage_weights.get(stage, 1.0),
-                    critical=bool(item.get("critical", False)),
-                    evidence=list(item.get("evidence", [])),
-                )
-            )
+        for fields in item_fields(card):
+            session.add(ItemResult(scorecard_id=row.id, call_id=call.id,
+                                   final_status=finals.get(fields["item_id"], fields["auto_status"]), **fields))
         session.flush()
         if finals:
             recompute_final_total(session, row)
@@ -240,8 +233,8 @@ def store_analysis(session: Session, call: Call, analysis: dict[str, Any]) -> No
         primary_row = session.scalar(
             select(ScorecardRow).where(
                 ScorecardRow.call_id == call.id,
-                ScorecardRow.checklist_id == _scorecard_fields(primary)[0],
-                ScorecardRow.checklist_version == _scorecard_fields(primary)[1],
+                ScorecardRow.checklist_id == scorecard_fields(primary)[0],
+                ScorecardRow.checklist_version == scorecard_fields(primary)[1],
             )
         )
     call.score = primary_row.final_total if primary_row else None
